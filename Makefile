@@ -1,0 +1,27 @@
+# The one command that runs every test: make test
+GO ?= go
+# Debian's interpreter has numpy and pytest from apt; another python3 earlier
+# on PATH may not.
+PYTHON ?= /usr/bin/python3
+
+.PHONY: all build test vet gotest bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o bin/arrowquant ./cmd/arrowquant
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+gotest:
+	$(GO) test -race ./...
+
+test: vet gotest
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./quant ./batch
+
+clean:
+	rm -rf bin

@@ -1,0 +1,68 @@
+package batch
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/arrowquant/arrowquant/quant"
+)
+
+// Options control a batch. The zero value quantizes to 4 bits in groups of
+// 128 with float16 scales on GOMAXPROCS workers and stops at the first bad layer.
+type Options struct {
+	Bits      int               // 2, 4 or 8; 0 means 4
+	GroupSize int               // ≥ 1; 0 means 128
+	Scales    quant.ScaleFormat // quant.Float16 (default, float32 where it must) or quant.Float32
+	Workers   int               // goroutines quantizing; 0 means runtime.GOMAXPROCS(0)
+
+	// ContinueOnError returns the good layers along with the error that names
+	// the bad ones. Without it a bad layer means no results at all.
+	ContinueOnError bool
+
+	// Progress, if set, is called after each layer completes with the layer's
+	// name and the fraction of all parameters done. Calls never overlap and
+	// come from the goroutine that called Quantize or Stream; fractions never
+	// decrease and the last is exactly 1. A panic in Progress is recovered and
+	// does not stop the batch.
+	Progress func(layer string, fraction float64)
+
+	// ChunkElements is the target number of elements one worker quantizes at
+	// a time (and the size of its scratch space); 0 means 65,536.
+	ChunkElements int
+
+	// MaxPending bounds, for Stream, the bytes of finished results waiting
+	// for their turn to be emitted; 0 means 256 MiB. A single larger layer is
+	// still processed, alone.
+	MaxPending int64
+}
+
+func (o Options) params() quant.Params {
+	return quant.Params{Bits: o.Bits, GroupSize: o.GroupSize, Scales: o.Scales}.WithDefaults()
+}
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func (o Options) chunkElements() int {
+	if o.ChunkElements > 0 {
+		return o.ChunkElements
+	}
+	return 1 << 16
+}
+
+func (o Options) validate() error {
+	if err := o.params().Validate(); err != nil {
+		return err
+	}
+	if o.Workers < 0 {
+		return &quant.OptionError{Option: "worker count", Value: fmt.Sprint(o.Workers), Reason: "must not be negative"}
+	}
+	if o.ChunkElements < 0 {
+		return &quant.OptionError{Option: "chunk size", Value: fmt.Sprint(o.ChunkElements), Reason: "must not be negative"}
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package quant
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// halves maps every binary16 bit pattern to its float32 value. It is filled
+// once at start-up and only read afterwards.
+var halves = func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for i := range t {
+		t[i] = HalfToFloat32(uint16(i))
+	}
+	return &t
+}()
+
+// DecodeFloat16 decodes little-endian binary16 values from src into dst,
+// which must have room for len(src)/2 values.
+func DecodeFloat16(dst []float32, src []byte) {
+	dst = dst[:len(src)/2]
+	for i := range dst {
+		dst[i] = halves[binary.LittleEndian.Uint16(src[2*i:])]
+	}
+}
+
+// DecodeBFloat16 decodes little-endian bfloat16 values from src into dst.
+func DecodeBFloat16(dst []float32, src []byte) {
+	dst = dst[:len(src)/2]
+	for i := range dst {
+		dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
+	}
+}
+
+// DecodeFloat32 decodes little-endian float32 values from src into dst.
+func DecodeFloat32(dst []float32, src []byte) {
+	dst = dst[:len(src)/4]
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+	}
+}
+
+// CheckFinite returns a *NonFiniteError for the first NaN or ±Inf in x, whose
+// first element has flat index offset in its tensor, or nil.
+func CheckFinite(x []float32, offset int64) error {
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return &NonFiniteError{Index: offset + int64(i), Value: v}
+		}
+	}
+	return nil
+}

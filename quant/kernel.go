@@ -1,0 +1,192 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+)
+
+// A Quantizer quantizes blocks of a tensor. It owns a little scratch space, so
+// each goroutine needs its own; the zero value is ready to use.
+type Quantizer struct {
+	codes []uint8 // one code per column of the current row segment
+}
+
+// QuantizeBlock quantizes nrows rows of t, starting at row r0, restricted to
+// columns [c0, c1), from src, which holds those nrows·(c1−c0) values row-major.
+// c0 must be a multiple of t.Layout().SegmentAlign() and c1 either Cols or such
+// a multiple too, so that the block owns whole groups and whole bytes; distinct
+// blocks write disjoint parts of t and may run concurrently.
+//
+// format is the storage of the block's scales. In Float16 mode the returned
+// error satisfies IsNeedFloat32 when some group cannot be stored in float16
+// within the bound; the caller then redoes the whole tensor with Float32. A NaN
+// or infinite input gives a *NonFiniteError with its flat index in the tensor.
+func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 int, format ScaleFormat) (Sums, error) {
+	l := t.Layout()
+	width := c1 - c0
+	if r0 < 0 || nrows < 0 || r0+nrows > l.Rows || c0 < 0 || c1 > l.Cols || width <= 0 ||
+		c0%l.SegmentAlign() != 0 || (c1 != l.Cols && c1%l.SegmentAlign() != 0) || len(src) != nrows*width {
+		panic(fmt.Sprintf("quant: bad block rows [%d,+%d) cols [%d,%d) of %d×%d with %d values", r0, nrows, c0, c1, l.Rows, l.Cols, len(src)))
+	}
+	if cap(z.codes) < width {
+		z.codes = make([]uint8, width)
+	}
+	codes := z.codes[:width]
+	var sums Sums
+	rowBytes, ngroups := l.RowBytes(), l.GroupsPerRow()
+	for r := r0; r < r0+nrows; r++ {
+		row := src[(r-r0)*width : (r-r0+1)*width]
+		for start := 0; start < width; start += l.GroupSize {
+			end := min(start+l.GroupSize, width)
+			gi := r*ngroups + (c0+start)/l.GroupSize
+			s, zp, err := quantizeGroup(row[start:end], codes[start:end], l.Bits, format, &sums)
+			if err != nil {
+				if nf, ok := err.(*NonFiniteError); ok {
+					nf.Index += int64(r)*int64(l.Cols) + int64(c0+start)
+				}
+				return Sums{}, err
+			}
+			t.Scales[gi], t.ZeroPoints[gi] = s, zp
+		}
+		off := r*rowBytes + c0*l.Bits/8
+		packRow(t.Codes[off:off+(width*l.Bits+7)/8], codes, l.Bits)
+	}
+	return sums, nil
+}
+
+// quantizeGroup chooses the scale and zero point of one group, writes its
+// codes and adds its errors to sums.
+func quantizeGroup(x []float32, codes []uint8, bits int, format ScaleFormat, sums *Sums) (scale, zero float32, err error) {
+	mn, mx, ok := minMax(x)
+	if !ok {
+		return 0, 0, firstNonFinite(x)
+	}
+	qmax := int32(1)<<bits - 1
+	if mn == mx {
+		scale, zero, err = constantParams(mn, format)
+		if err != nil {
+			return 0, 0, err
+		}
+		clear(codes)
+		sums.addConstant(mn, len(x))
+		return scale, zero, nil
+	}
+	scale, zero, err = rangeParams(mn, mx, qmax, format)
+	if err != nil {
+		return 0, 0, err
+	}
+	if fastPath(scale) {
+		sums.add(encodeFast(x, codes, 1/scale, scale, zero, qmax))
+	} else {
+		sums.add(encodePrecise(x, codes, scale, zero, qmax))
+	}
+	return scale, zero, nil
+}
+
+// minMax returns the least and greatest of x, and false if any is NaN or ±Inf.
+// The finiteness test rides on a sum: it stays finite unless an input is NaN or
+// infinite, or finite inputs overflow, which the caller's rescan tells apart.
+func minMax(x []float32) (mn, mx float32, ok bool) {
+	mn, mx = x[0], x[0]
+	var sum float32
+	for _, v := range x {
+		mn = min(mn, v)
+		mx = max(mx, v)
+		sum += v * 0
+	}
+	return mn, mx, sum == 0
+}
+
+func firstNonFinite(x []float32) *NonFiniteError {
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return &NonFiniteError{Index: int64(i), Value: v}
+		}
+	}
+	panic("quant: minMax saw a non-finite value that is not there")
+}
+
+// constantParams represents a group whose elements all equal v exactly: every
+// code is 0 and (0 − zero)·scale == v.
+func constantParams(v float32, format ScaleFormat) (scale, zero float32, err error) {
+	if v == 0 {
+		return 1, 0, nil
+	}
+	scale, zero = float32(math.Abs(float64(v))), -1
+	if v < 0 {
+		zero = 1
+	}
+	if format == Float16 && HalfToFloat32(Float32ToHalf(scale)) != scale {
+		return 0, 0, errNeedFloat32
+	}
+	return scale, zero, nil
+}
+
+// rangeParams picks scale and zero point for a group spanning [mn, mx], mn < mx.
+// The scale is rounded up to the storage format so the range still fits in
+// 2^bits−1 steps, and the zero point centres the range in the codes, leaving at
+// least half a step of slack at each end for the zero point's own rounding.
+// The choice is then checked with the encoder's own arithmetic: neither
+// extreme may be clipped. Float16 reports errNeedFloat32 where it cannot pass;
+// Float32 widens the scale until it does.
+func rangeParams(mn, mx float32, qmax int32, format ScaleFormat) (scale, zero float32, err error) {
+	step := (float64(mx) - float64(mn)) / float64(qmax)
+	mid := (float64(mx) + float64(mn)) / 2
+	if format == Float16 {
+		h := halfUp(step)
+		scale = HalfToFloat32(h)
+		// An infinite scale overflowed; one far above the exact step sits in
+		// float16's subnormal range and would throw away most of the codes.
+		if math.IsInf(float64(scale), 0) || float64(scale) > step*(1+1.0/64) {
+			return 0, 0, errNeedFloat32
+		}
+		zero = HalfToFloat32(Float32ToHalf(float32(float64(qmax)/2 - mid/float64(scale))))
+		if !fits(mn, mx, scale, zero, qmax) {
+			return 0, 0, errNeedFloat32
+		}
+		return scale, zero, nil
+	}
+	for widen := 0; widen < 64; widen++ {
+		scale = float32Up(step)
+		if math.IsInf(float64(scale), 0) {
+			break
+		}
+		zero = float32(float64(qmax)/2 - mid/float64(scale))
+		if fits(mn, mx, scale, zero, qmax) {
+			return scale, zero, nil
+		}
+		step *= 2
+	}
+	return 0, 0, fmt.Errorf("quant: cannot quantize range [%g, %g] within float32", mn, mx)
+}
+
+// fits reports whether mn and mx encode without clipping and decode to finite
+// values under scale and zero, using exactly the encoder's arithmetic.
+func fits(mn, mx, scale, zero float32, qmax int32) bool {
+	for _, v := range [2]float32{mn, mx} {
+		var q int32
+		if fastPath(scale) {
+			u := float32(v*(1/scale)) + zero + 0.5
+			if u < 0 || u >= float32(qmax)+1 {
+				return false
+			}
+			q = int32(u)
+		} else {
+			u := float64(v)/float64(scale) + float64(zero) + 0.5
+			if u < 0 || u >= float64(qmax)+1 {
+				return false
+			}
+			q = int32(u)
+		}
+		if math.IsInf(float64((float32(q)-zero)*scale), 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// fastPath reports whether the encoder may multiply by 1/scale in float32:
+// false for scales so small that the reciprocal overflows or loses precision.
+func fastPath(scale float32) bool {
+	return float64(scale) >= 0x1p-126 && !math.IsInf(float64(1/scale), 0)
+}

@@ -18,7 +18,13 @@ vet:
 gotest:
 	$(GO) test -race ./...
 
-test: vet gotest
+# Parts of the project add their own test targets to TEST_TARGETS in the
+# fragments included below (the Python binding, the JavaScript readers).
+TEST_TARGETS := vet gotest
+-include python/python.mk
+-include interop/interop.mk
+
+test: $(TEST_TARGETS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./quant ./batch

@@ -14,7 +14,9 @@ var distributions = []struct {
 	gen  func(r *rand.Rand, n int) []float32
 }{
 	{"uniform", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return r.Float64()*2 - 1 }) }},
-	{"gaussian", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return r.NormFloat64() * 0.02 }) }},
+	{"gaussian", func(r *rand.Rand, n int) []float32 {
+		return fill(n, func(int) float64 { return r.NormFloat64() * 0.02 })
+	}},
 	{"heavy-tailed (Cauchy)", func(r *rand.Rand, n int) []float32 {
 		return fill(n, func(int) float64 { return math.Tan(math.Pi * (r.Float64() - 0.5)) })
 	}},
@@ -29,15 +31,23 @@ var distributions = []struct {
 	{"float32 subnormals", func(r *rand.Rand, n int) []float32 {
 		return fill(n, func(int) float64 { return (r.Float64()*2 - 1) * 1e-39 })
 	}},
-	{"tiny normals", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return r.NormFloat64() * 1e-7 }) }},
-	{"huge magnitudes", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return r.NormFloat64() * 1e37 }) }},
+	{"tiny normals", func(r *rand.Rand, n int) []float32 {
+		return fill(n, func(int) float64 { return r.NormFloat64() * 1e-7 })
+	}},
+	{"huge magnitudes", func(r *rand.Rand, n int) []float32 {
+		return fill(n, func(int) float64 { return r.NormFloat64() * 1e37 })
+	}},
 	{"large offset, small spread", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return 1000 + r.Float64() }) }},
-	{"huge offset, tiny spread", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return 1e6 + r.Float64()*0.01 }) }},
+	{"huge offset, tiny spread", func(r *rand.Rand, n int) []float32 {
+		return fill(n, func(int) float64 { return 1e6 + r.Float64()*0.01 })
+	}},
 	{"all positive", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return 5 + r.Float64() }) }},
 	{"constant non-representable in float16", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return 0.1 }) }},
 	{"constant negative", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return -2.5 }) }},
 	{"all zeros", func(r *rand.Rand, n int) []float32 { return make([]float32, n) }},
-	{"few distinct values", func(r *rand.Rand, n int) []float32 { return fill(n, func(int) float64 { return float64(r.IntN(3)) - 1 }) }},
+	{"few distinct values", func(r *rand.Rand, n int) []float32 {
+		return fill(n, func(int) float64 { return float64(r.IntN(3)) - 1 })
+	}},
 	{"float32 extremes", func(r *rand.Rand, n int) []float32 {
 		return fill(n, func(int) float64 { return (r.Float64()*2 - 1) * 3e38 })
 	}},

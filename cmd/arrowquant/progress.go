@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+)
+
+// progress shows how far a quantization is: a bar on a terminal, a plain
+// line every few seconds otherwise, nothing when quiet. Its methods are
+// called from one goroutine.
+type progress struct {
+	total   int64
+	start   time.Time
+	bar     *mpb.Bar
+	p       *mpb.Progress
+	plain   io.Writer
+	last    time.Time
+	current int64
+}
+
+func newProgress(out, errOut io.Writer, total int64, quiet bool) *progress {
+	pr := &progress{total: total, start: time.Now(), last: time.Now()}
+	if quiet || total == 0 {
+		return pr
+	}
+	if f, ok := errOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		pr.p = mpb.New(mpb.WithOutput(f), mpb.WithWidth(40), mpb.WithAutoRefresh())
+		pr.bar = pr.p.New(total, mpb.BarStyle(),
+			mpb.PrependDecorators(decor.Name("quantizing "), decor.CountersKiloByte("%.1f / %.1f", decor.WCSyncWidth)),
+			mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1000(0), "% .1f params/s", 30), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
+		return pr
+	}
+	pr.plain = errOut
+	return pr
+}
+
+// update is the batch progress callback.
+func (pr *progress) update(layer string, fraction float64) {
+	done := int64(fraction * float64(pr.total))
+	if fraction == 1 {
+		done = pr.total
+	}
+	if pr.bar != nil {
+		pr.bar.EwmaIncrInt64(done-pr.current, time.Since(pr.last))
+		pr.last = time.Now()
+	}
+	pr.current = done
+	if pr.plain != nil && (time.Since(pr.last) >= 2*time.Second || fraction == 1) {
+		pr.last = time.Now()
+		elapsed := time.Since(pr.start).Seconds()
+		fmt.Fprintf(pr.plain, "quantizing: %5.1f%% (%s of %s params, %s params/s)\n",
+			100*fraction, countString(done), countString(pr.total), countString(int64(float64(done)/max(elapsed, 1e-9))))
+	}
+}
+
+func (pr *progress) finish(ok bool) {
+	if pr.p == nil {
+		return
+	}
+	if !ok {
+		pr.bar.Abort(false)
+	} else {
+		pr.bar.SetCurrent(pr.total)
+	}
+	pr.p.Wait()
+}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arrowquant/arrowquant/convert"
+	"github.com/arrowquant/arrowquant/quant"
+	"github.com/arrowquant/arrowquant/safetensors"
+)
+
+type quantizeFlags struct {
+	output          string
+	bits, groupSize int
+	workers         int
+	keep            []string
+	quantizeAll     bool
+	minElements     int64
+	continueOnError bool
+	report          string
+	dryRun          bool
+	quiet           bool
+	scales          string
+	format          string
+}
+
+func newQuantize() *cobra.Command {
+	var f quantizeFlags
+	cmd := &cobra.Command{
+		Use:   "quantize INPUT -o OUTPUT",
+		Short: "Quantize a safetensors model (a file or a sharded folder)",
+		Long: `Quantize the floating tensors of a safetensors model to 2, 4 or 8 bits in groups
+along each row, with one scale and zero point per group. By default floating tensors
+of rank ≥ 2 with at least --min-elements elements are quantized; biases, norms,
+scalars and integer tensors are kept as they are, and so is every tensor whose name
+matches a --keep regular expression. A folder (Hugging Face shards with
+model.safetensors.index.json) gives a folder with the same shards.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runQuantize(cmd, args[0], f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "", "output file, or folder for a sharded model (required)")
+	fl.IntVar(&f.bits, "bits", 4, "bit width: 2, 4 or 8")
+	fl.IntVar(&f.groupSize, "group-size", quant.DefaultGroupSize, "elements per group along the last dimension")
+	fl.IntVar(&f.workers, "workers", 0, "parallel workers (default: all cores)")
+	fl.StringArrayVar(&f.keep, "keep", nil, "keep tensors whose name matches this regular expression (repeatable)")
+	fl.BoolVar(&f.quantizeAll, "quantize-all", false, "quantize every floating tensor of rank ≥ 1, ignoring --keep and --min-elements")
+	fl.Int64Var(&f.minElements, "min-elements", convert.DefaultMinElements, "keep tensors with fewer elements")
+	fl.BoolVar(&f.continueOnError, "continue-on-error", false, "keep tensors that fail to quantize (e.g. NaN) as they are instead of failing")
+	fl.StringVar(&f.report, "report", "", "write every per-layer figure as JSON to this file")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and the output size without writing")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
+	fl.StringVar(&f.scales, "scales", "f16", "storage of scales and zero points: f16 (float32 where float16 cannot hold them) or f32")
+	fl.StringVar(&f.format, "format", "", "output format: safetensors (default; inferred from the output's extension)")
+	return cmd
+}
+
+func (f quantizeFlags) options() (convert.Options, error) {
+	var o convert.Options
+	if f.output == "" && !f.dryRun {
+		return o, usagef("quantize: the output is required: -o OUTPUT")
+	}
+	if f.workers < 0 {
+		return o, usagef("invalid --workers %d: must be at least 1 (0 means all cores)", f.workers)
+	}
+	if f.minElements < 0 {
+		return o, usagef("invalid --min-elements %d: must not be negative", f.minElements)
+	}
+	if f.groupSize < 1 { // zero would mean the default to the library
+		return o, usagef("invalid --group-size %d: must be at least 1", f.groupSize)
+	}
+	if err := (quant.Params{Bits: f.bits, GroupSize: f.groupSize}).Validate(); err != nil {
+		return o, usageError{err}
+	}
+	switch f.scales {
+	case "f16":
+		o.Batch.Scales = quant.Float16
+	case "f32":
+		o.Batch.Scales = quant.Float32
+	default:
+		return o, usagef("invalid --scales %q: must be f16 or f32", f.scales)
+	}
+	switch f.format {
+	case "", "safetensors":
+	default:
+		return o, usagef("invalid --format %q: must be safetensors", f.format)
+	}
+	for _, k := range f.keep {
+		re, err := regexp.Compile(k)
+		if err != nil {
+			return o, usagef("invalid --keep %q: %v", k, err)
+		}
+		o.Policy.Keep = append(o.Policy.Keep, re)
+	}
+	o.Policy.MinElements, o.Policy.QuantizeAll = f.minElements, f.quantizeAll
+	o.Batch.Bits, o.Batch.GroupSize, o.Batch.Workers, o.Batch.ContinueOnError = f.bits, f.groupSize, f.workers, f.continueOnError
+	return o, nil
+}
+
+func runQuantize(cmd *cobra.Command, input string, f quantizeFlags) error {
+	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if f.quiet {
+		out = io.Discard
+	}
+	m, err := safetensors.OpenModel(input)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	plan, err := convert.NewPlan(m, opts)
+	if err != nil {
+		return err
+	}
+	if f.dryRun {
+		printPlan(cmd.OutOrStdout(), plan)
+		return nil
+	}
+	sink, err := convert.NewSafetensorsSink(f.output, plan, f.continueOnError)
+	if err != nil {
+		return err
+	}
+	defer sink.Abort()
+	var total int64
+	for _, e := range plan.Entries {
+		if e.Quantize {
+			total += e.Tensor.NumElements()
+		}
+	}
+	bar := newProgress(out, cmd.ErrOrStderr(), total, f.quiet)
+	opts.Batch.Progress = bar.update
+	rep, err := convert.Quantize(cmd.Context(), plan, sink, opts)
+	bar.finish(err == nil || errors.Is(err, convert.ErrSomeLayersFailed))
+	if err != nil && !errors.Is(err, convert.ErrSomeLayersFailed) {
+		if cmd.Context().Err() != nil {
+			return fmt.Errorf("interrupted: %s was not written", f.output)
+		}
+		return err
+	}
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "arrowquant: warning: %v\n", err)
+	}
+	size, _ := convert.Size(f.output)
+	printSummary(out, rep, f.output, size, opts.Batch.Workers)
+	if f.report != "" {
+		if err := writeReport(f.report, rep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func workersOr(n int) int {
+	if n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func printPlan(w io.Writer, plan *convert.Plan) {
+	fmt.Fprintf(w, "plan for %s: %d bits, groups of %d\n", plan.Model.Path, plan.Params.Bits, plan.Params.GroupSize)
+	var nq, nk int
+	for _, e := range plan.Entries {
+		t := e.Tensor
+		if e.Quantize {
+			nq++
+			fmt.Fprintf(w, "  quantize %-50s %-4s %v\n", t.Name, t.DType, t.Shape)
+		} else {
+			nk++
+			fmt.Fprintf(w, "  keep     %-50s %-4s %v (%s)\n", t.Name, t.DType, t.Shape, e.Reason)
+		}
+	}
+	in, out := plan.Estimate()
+	fmt.Fprintf(w, "%d tensors quantized, %d kept; tensor data %s → about %s (%.2f×, float16 scales; headers not counted)\n",
+		nq, nk, bytesString(in), bytesString(out), float64(in)/float64(max(out, 1)))
+}
+
+func printSummary(w io.Writer, rep *convert.Report, output string, size int64, workers int) {
+	t := rep.Totals()
+	fmt.Fprintf(w, "wrote %s\n", output)
+	fmt.Fprintf(w, "  tensors     %d quantized, %d kept", t.Quantized, t.Kept)
+	if t.Failed > 0 {
+		fmt.Fprintf(w, ", %d failed and kept as they were", t.Failed)
+	}
+	fmt.Fprintln(w)
+	reasons := map[string]int{}
+	for _, l := range rep.Layers {
+		if l.Action == "kept" {
+			reasons[reasonKind(l.Reason)]++
+		}
+	}
+	for _, r := range sortedKeys(reasons) {
+		fmt.Fprintf(w, "              kept %d: %s\n", reasons[r], r)
+	}
+	fmt.Fprintf(w, "  parameters  %s quantized of %s\n", countString(t.ParamsQuantized), countString(t.Params))
+	fmt.Fprintf(w, "  size        %s → %s (%.2f× smaller)\n", bytesString(t.BytesIn), bytesString(size), float64(t.BytesIn)/float64(max(size, 1)))
+	if t.ParamsQuantized > 0 {
+		fmt.Fprintf(w, "  bits/weight %.3f over quantized tensors (codes, scales and zero points)\n", 8*float64(t.BytesOutQuantized)/float64(t.ParamsQuantized))
+		fmt.Fprintf(w, "  cosine      mean %.6f, worst %.6f\n", t.MeanCosine, t.WorstCosine)
+		for _, l := range t.Worst {
+			fmt.Fprintf(w, "              %.6f %s\n", *l.Cosine, l.Name)
+		}
+	}
+	if rep.Seconds > 0 {
+		fmt.Fprintf(w, "  time        %.2fs, %s params/s on %d workers\n", rep.Seconds, countString(int64(float64(t.ParamsQuantized)/rep.Seconds)), workersOr(workers))
+	}
+}
+
+// reasonKind groups kept-tensor reasons for the summary: sizes differ from
+// tensor to tensor, the kind of reason does not.
+func reasonKind(r string) string {
+	if strings.Contains(r, "--min-elements") {
+		return "fewer elements than --min-elements"
+	}
+	return r
+}
+
+func writeReport(path string, rep *convert.Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dirOf(path), ".report-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -31,7 +31,7 @@ func realModels(t *testing.T) []string {
 	}
 }
 
-func quantizeTo(t *testing.T, in, out string, opts Options) (*Report, error) {
+func quantizeTo(t testing.TB, in, out string, opts Options) (*Report, error) {
 	t.Helper()
 	m, err := safetensors.OpenModel(in)
 	if err != nil {
@@ -242,7 +242,7 @@ func TestPolicyKeepsWhatItShouldAndSaysWhy(t *testing.T) {
 
 // writeModel writes a small model with one matrix whose element bad is NaN
 // when bad ≥ 0.
-func writeModel(t *testing.T, dir string, bad int) string {
+func writeModel(t testing.TB, dir string, bad int) string {
 	t.Helper()
 	data := make([]byte, 4*64*64)
 	for i := 0; i < 64*64; i++ {
@@ -375,3 +375,5 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+func optionsBits(bits int) batch.Options { return batch.Options{Bits: bits} }

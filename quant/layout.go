@@ -138,8 +138,8 @@ func (l Layout) Elements() int { return l.Rows * l.Cols }
 // RowBytes is the number of bytes of one packed row: ceil(Cols·Bits/8).
 func (l Layout) RowBytes() int { return (l.Cols*l.Bits + 7) / 8 }
 
-// GroupsPerRow is ceil(Cols/GroupSize).
-func (l Layout) GroupsPerRow() int { return (l.Cols + l.GroupSize - 1) / l.GroupSize }
+// GroupsPerRow is ceil(Cols/GroupSize), written so that no group size overflows.
+func (l Layout) GroupsPerRow() int { return (l.Cols-1)/l.GroupSize + 1 }
 
 // CodesLen is the length of the packed codes of the whole tensor.
 func (l Layout) CodesLen() int { return l.Rows * l.RowBytes() }
@@ -150,9 +150,12 @@ func (l Layout) ParamsLen() int { return l.Rows * l.GroupsPerRow() }
 // SegmentAlign is the smallest column step at which a row may be split for
 // parallel work: a whole number of groups that also starts on a byte boundary.
 func (l Layout) SegmentAlign() int {
-	step := l.GroupSize
-	for step*l.Bits%8 != 0 {
-		step += l.GroupSize
+	k := 1 // the fewest groups whose bits fill whole bytes: 1, 2, 4 or 8
+	for k*(l.GroupSize%8)*l.Bits%8 != 0 {
+		k *= 2
 	}
-	return step
+	if l.GroupSize > math.MaxInt/k {
+		return math.MaxInt // longer than any row: rows are never split
+	}
+	return k * l.GroupSize
 }

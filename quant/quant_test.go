@@ -336,3 +336,25 @@ func TestDequantizeRefusesInconsistentTensors(t *testing.T) {
 		t.Fatal("a tensor with too few code bytes decoded")
 	}
 }
+
+func TestHugeGroupSizesDoNotOverflow(t *testing.T) {
+	for _, gs := range []int{math.MaxInt, math.MaxInt / 3, 1 << 40} {
+		q, _, err := Quantize([]float32{1, 2, 3, 4, 5, 6}, []int{2, 3}, Params{Bits: 2, GroupSize: gs})
+		if err != nil {
+			t.Fatalf("group size %d: %v", gs, err)
+		}
+		if len(q.Scales) != 2 || q.Layout().SegmentAlign() < 3 {
+			t.Fatalf("group size %d: %d scales, segment align %d", gs, len(q.Scales), q.Layout().SegmentAlign())
+		}
+	}
+}
+
+func TestSegmentAlignIsTheFewestGroupsFillingWholeBytes(t *testing.T) {
+	tests := []struct{ gs, bits, want int }{{128, 4, 128}, {3, 4, 6}, {3, 2, 12}, {5, 8, 5}, {1, 2, 4}, {6, 2, 12}}
+	for _, tt := range tests {
+		l := Layout{Rows: 1, Cols: 1000, Bits: tt.bits, GroupSize: tt.gs}
+		if got := l.SegmentAlign(); got != tt.want {
+			t.Errorf("group %d at %d bits: %d, want %d", tt.gs, tt.bits, got, tt.want)
+		}
+	}
+}

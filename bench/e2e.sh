@@ -20,13 +20,14 @@ model_bytes=$(stat -c %s "$tmp/model.safetensors")
 cat "$tmp/model.safetensors" > /dev/null # into the page cache: measure quantization, not the disk
 echo "model: $params params as F16, layers $layer, $model_bytes bytes; $(nproc) cores; $(go version)"
 
-# peak_rss_anon PID: the largest RssAnon (kB) seen while PID runs.
+# peak_rss_anon PID: the largest RssAnon (kB) seen while PID runs (an
+# exited child stays a zombie until waited for, hence the State check).
 peak_rss_anon() {
 	local pid=$1 peak=0 v
-	while kill -0 "$pid" 2>/dev/null; do
-		v=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-		[ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
-		sleep 0.02
+	while [ "$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)" != Z ] && [ -e "/proc/$pid" ]; do
+		v=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+		if [ -n "$v" ] && [ "$v" -gt "$peak" ]; then peak=$v; fi
+		sleep 0.01
 	done
 	echo "$peak"
 }
@@ -38,8 +39,8 @@ for workers in 1 "$(nproc)"; do
 		"$tmp/arrowquant" quantize "$tmp/model.safetensors" -o "$tmp/out.safetensors" --bits 4 --workers "$workers" --quiet &
 		pid=$!
 		peak=$(peak_rss_anon "$pid")
-		wait "$pid"
 		end=$(date +%s.%N)
+		wait "$pid"
 		awk -v w="$workers" -v r="$run" -v s="$start" -v e="$end" -v p="$params" -v k="$peak" -v m="$model_bytes" 'BEGIN {
 			t = e - s
 			printf "workers=%s run=%s  %.3f s  %.1f M params/s  peak RssAnon %.1f MiB (%.1f%% of the model)\n", w, r, t, p / t / 1e6, k / 1024, 100 * k * 1024 / m

@@ -31,9 +31,14 @@ func newProgress(out, errOut io.Writer, total int64, quiet bool) *progress {
 	}
 	if f, ok := errOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		pr.p = mpb.New(mpb.WithOutput(f), mpb.WithWidth(40), mpb.WithAutoRefresh())
+		start := pr.start
 		pr.bar = pr.p.New(total, mpb.BarStyle(),
-			mpb.PrependDecorators(decor.Name("quantizing "), decor.CountersKiloByte("%.1f / %.1f", decor.WCSyncWidth)),
-			mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1000(0), "% .1f params/s", 30), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
+			mpb.PrependDecorators(decor.Name("quantizing "), decor.Any(func(s decor.Statistics) string {
+				return fmt.Sprintf("%s / %s params", countString(s.Current), countString(s.Total))
+			})),
+			mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string {
+				return fmt.Sprintf("%s params/s", countString(int64(float64(s.Current)/max(time.Since(start).Seconds(), 1e-9))))
+			}), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
 		return pr
 	}
 	pr.plain = errOut

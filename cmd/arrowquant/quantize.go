@@ -213,7 +213,8 @@ func printSummary(w io.Writer, rep *convert.Report, output string, size int64, w
 		}
 	}
 	if rep.Seconds > 0 {
-		fmt.Fprintf(w, "  time        %.2fs, %s params/s on %d workers\n", rep.Seconds, countString(int64(float64(t.ParamsQuantized)/rep.Seconds)), workersOr(workers))
+		n := workersOr(workers)
+		fmt.Fprintf(w, "  time        %.2fs, %s params/s on %d %s\n", rep.Seconds, countString(int64(float64(t.ParamsQuantized)/rep.Seconds)), n, map[bool]string{true: "worker", false: "workers"}[n == 1])
 	}
 }
 

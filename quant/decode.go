@@ -3,6 +3,7 @@ package quant
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 // halves maps every binary16 bit pattern to its float32 value. It is filled
@@ -19,14 +20,35 @@ var halves = func() *[1 << 16]float32 {
 // which must have room for len(src)/2 values.
 func DecodeFloat16(dst []float32, src []byte) {
 	dst = dst[:len(src)/2]
+	if h, ok := uint16s(src); ok {
+		for i, v := range h {
+			dst[i] = halves[v]
+		}
+		return
+	}
 	for i := range dst {
 		dst[i] = halves[binary.LittleEndian.Uint16(src[2*i:])]
 	}
 }
 
+// uint16s views src as little-endian uint16 values in place when it is
+// aligned for them (arrowquant runs on little-endian machines only).
+func uint16s(src []byte) ([]uint16, bool) {
+	if len(src) < 2 || uintptr(unsafe.Pointer(&src[0]))%2 != 0 {
+		return nil, false
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&src[0])), len(src)/2), true
+}
+
 // DecodeBFloat16 decodes little-endian bfloat16 values from src into dst.
 func DecodeBFloat16(dst []float32, src []byte) {
 	dst = dst[:len(src)/2]
+	if h, ok := uint16s(src); ok {
+		for i, v := range h {
+			dst[i] = math.Float32frombits(uint32(v) << 16)
+		}
+		return
+	}
 	for i := range dst {
 		dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
 	}

@@ -1,0 +1,32 @@
+package quant
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+)
+
+func TestDecodersAgreeAlignedAndUnaligned(t *testing.T) {
+	raw := make([]byte, 2*(1<<16)+1)
+	for i := 0; i < 1<<16; i++ {
+		binary.LittleEndian.PutUint16(raw[2*i:], uint16(i))
+		binary.LittleEndian.PutUint16(raw[2*i:], uint16(i))
+	}
+	unaligned := make([]byte, len(raw))
+	copy(unaligned[1:], raw[:len(raw)-1])
+	for _, c := range []struct {
+		name   string
+		decode func([]float32, []byte)
+		ref    func(uint16) float32
+	}{{"float16", DecodeFloat16, HalfToFloat32}, {"bfloat16", DecodeBFloat16, BFloat16ToFloat32}} {
+		a, b := make([]float32, 1<<16), make([]float32, 1<<16)
+		c.decode(a, raw[:2<<16])
+		c.decode(b, unaligned[1:])
+		for i := range a {
+			want := c.ref(uint16(i))
+			if math.Float32bits(a[i]) != math.Float32bits(want) || math.Float32bits(b[i]) != math.Float32bits(want) {
+				t.Fatalf("%s %#04x: aligned %v unaligned %v, want %v", c.name, i, a[i], b[i], want)
+			}
+		}
+	}
+}

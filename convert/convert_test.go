@@ -26,7 +26,7 @@ func realModels(t *testing.T) []string {
 		t.Skipf("real models not available: %v", err)
 	}
 	return []string{
-		"blazeface.f32.safetensors", "iris.f32.safetensors", "mobilefacenet.f32.safetensors",
+		"blazeface.f32.safetensors", "iris.f32.safetensors", "mobilefacenet.f32.safetensors", "faceres-deep.f32.safetensors",
 		"mobilefacenet.bf16.safetensors", "faceres-deep.f16.safetensors", "posenet-sharded",
 	}
 }

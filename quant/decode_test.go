@@ -10,7 +10,6 @@ func TestDecodersAgreeAlignedAndUnaligned(t *testing.T) {
 	raw := make([]byte, 2*(1<<16)+1)
 	for i := 0; i < 1<<16; i++ {
 		binary.LittleEndian.PutUint16(raw[2*i:], uint16(i))
-		binary.LittleEndian.PutUint16(raw[2*i:], uint16(i))
 	}
 	unaligned := make([]byte, len(raw))
 	copy(unaligned[1:], raw[:len(raw)-1])

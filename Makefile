@@ -17,6 +17,7 @@ vet:
 
 gotest:
 	$(GO) test -race ./...
+	$(GO) test -tags purego ./quant   # the portable kernels, which amd64 does not run by default
 
 # Parts of the project add their own test targets to TEST_TARGETS in the
 # fragments included below (the Python binding, the JavaScript readers).

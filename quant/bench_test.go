@@ -56,3 +56,69 @@ func BenchmarkDequantize(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(x))*float64(b.N)/b.Elapsed().Seconds(), "params/s")
 }
+
+// The benchmarks below time the parts of the kernel on the same input, in
+// groups of 128: minMax, encodeFast and packRow, against their references.
+
+func benchGroups(b *testing.B, f func(x []float32, codes []uint8)) {
+	x := benchInput(1 << 16)
+	codes := make([]uint8, len(x))
+	b.SetBytes(int64(len(x)) * 4)
+	for b.Loop() {
+		for i := 0; i < len(x); i += 128 {
+			f(x[i:i+128], codes[i:i+128])
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/float64(len(x))*1e9, "ns/param")
+}
+
+var sinkSums groupSums
+
+func BenchmarkMinMax(b *testing.B) {
+	for _, impl := range []struct {
+		name string
+		f    func([]float32) (float32, float32, bool)
+	}{{"reference", minMaxReference}, {"generic", minMaxGeneric}, {"dispatch", minMax}} {
+		b.Run(impl.name, func(b *testing.B) {
+			benchGroups(b, func(x []float32, _ []uint8) {
+				mn, mx, _ := impl.f(x)
+				sinkSums.sqX += float64(mn + mx)
+			})
+		})
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	const scale, zero = 0.01, 7.5
+	generic := func(x []float32, codes []uint8, inv, scale, zero float32, qmax int32) groupSums {
+		var g groupSums
+		g.sqErr, g.sqX, g.sqXHat, g.xXHat, g.maxAbsErr = encodeGeneric(x, codes, inv, zero, scale, qmax)
+		return g
+	}
+	for _, impl := range []struct {
+		name string
+		f    func([]float32, []uint8, float32, float32, float32, int32) groupSums
+	}{{"reference", encodeReference}, {"generic", generic}, {"dispatch", encodeFast}} {
+		b.Run(impl.name, func(b *testing.B) {
+			benchGroups(b, func(x []float32, codes []uint8) {
+				sinkSums = impl.f(x, codes, 1/scale, scale, zero, 15)
+			})
+		})
+	}
+}
+
+func BenchmarkPackRow(b *testing.B) {
+	codes := make([]uint8, 1024)
+	for i := range codes {
+		codes[i] = uint8(i * 7 % 4)
+	}
+	for _, bits := range []int{2, 4, 8} {
+		dst := make([]byte, len(codes)*bits/8)
+		b.Run(map[int]string{2: "int2", 4: "int4", 8: "int8"}[bits], func(b *testing.B) {
+			for b.Loop() {
+				packRow(dst, codes, bits)
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/float64(len(codes))*1e9, "ns/param")
+		})
+	}
+}

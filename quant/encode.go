@@ -10,31 +10,110 @@ type groupSums struct {
 
 // encodeFast writes the codes of x and sums its errors. It is the hot loop:
 // every element costs one multiply-add to reach the code axis and one to come
-// back, and the explicit float32 conversions keep the compiler from fusing
-// them, so results are identical on every platform.
+// back, each rounded to float32 at every step (no fused multiply-add), so the
+// codes are identical on every platform and in every implementation.
+//
+// The sums are kept in eight float64 lanes, lane j taking the elements whose
+// index is j mod 8, over the longest prefix of x that is a multiple of 8; the
+// lanes are then added in a fixed order, and the last len(x) mod 8 elements
+// one by one. The AVX2 kernel and the portable one follow that order exactly,
+// so the sums, too, are identical bit for bit whichever runs, and the same for
+// the same input every time.
 func encodeFast(x []float32, codes []uint8, inv, scale, zero float32, qmax int32) groupSums {
 	codes = codes[:len(x)]
-	var g groupSums
-	var sqErr, sqX, sqXHat, xXHat, maxErr float64
-	for i, v := range x {
-		q := int32(float32(v*inv) + zero + 0.5)
+	n8 := len(x) &^ (lanes - 1)
+	// Plain float64 variables, not a groupSums: the compiler keeps a struct
+	// of more than four fields in memory and copies it with 16-byte moves,
+	// which stall on the 8-byte stores that filled it.
+	var sqErr, sqX, sqXHat, xXHat, maxAbsErr float64
+	if n8 > 0 {
+		if useAVX2 {
+			sqErr, sqX, sqXHat, xXHat, maxAbsErr = encodeAVX2(x[:n8], codes[:n8], inv, zero, scale, qmax)
+		} else {
+			sqErr, sqX, sqXHat, xXHat, maxAbsErr = encodeGeneric(x[:n8], codes[:n8], inv, zero, scale, qmax)
+		}
+	}
+	for i := n8; i < len(x); i++ {
+		v := x[i]
+		q := int32(float32(float32(v*inv)+zero) + 0.5)
 		q = min(max(q, 0), qmax)
 		codes[i] = uint8(q)
 		xh := float32(float32(q)-zero) * scale
 		vf, hf := float64(v), float64(xh)
 		d := vf - hf
-		sqErr += d * d
+		sqErr += float64(d * d)
 		sqX += vf * vf
 		sqXHat += hf * hf
 		xXHat += vf * hf
-		maxErr = max(maxErr, math.Abs(d))
+		if a := math.Abs(d); a > maxAbsErr {
+			maxAbsErr = a
+		}
 	}
-	g.sqErr, g.sqX, g.sqXHat, g.xXHat, g.maxAbsErr, g.n = sqErr, sqX, sqXHat, xXHat, maxErr, len(x)
-	return g
+	return groupSums{sqErr: sqErr, sqX: sqX, sqXHat: sqXHat, xXHat: xXHat, maxAbsErr: maxAbsErr, n: len(x)}
+}
+
+// lanes is the number of float64 partial sums encodeFast keeps per quantity.
+const lanes = 8
+
+// laneSums are the partial sums of encodeGeneric: lane j of each array holds
+// the elements whose index is j mod 8, lane j mod 4 of maxAbsErr their
+// largest |x − x̂| (a maximum does not depend on order; four lanes are what
+// one AVX2 register holds).
+type laneSums struct {
+	sqErr, sqX, sqXHat, xXHat [lanes]float64
+	maxAbsErr                 [4]float64
+}
+
+// reduce adds the lanes of every sum in one fixed order,
+// ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)), which encodeAVX2 repeats.
+func (l *laneSums) reduce() (sqErr, sqX, sqXHat, xXHat, maxAbsErr float64) {
+	return reduceLanes(&l.sqErr), reduceLanes(&l.sqX), reduceLanes(&l.sqXHat), reduceLanes(&l.xXHat),
+		max(max(l.maxAbsErr[0], l.maxAbsErr[1]), max(l.maxAbsErr[2], l.maxAbsErr[3]))
+}
+
+func reduceLanes(s *[lanes]float64) float64 {
+	t0, t1, t2, t3 := s[0]+s[4], s[1]+s[5], s[2]+s[6], s[3]+s[7]
+	return (t0 + t2) + (t1 + t3)
+}
+
+// encodeGeneric is the portable main loop of encodeFast: it encodes x, whose
+// length must be a multiple of 8, and returns the reduced lanes. It runs lane
+// by lane (elements j, j+8, j+16, … for lane j), which gives the same sums as
+// eight lanes side by side and lets the compiler keep them in registers. The
+// explicit float32 and float64 conversions keep the compiler from fusing a
+// multiply and an add (Go may, on arm64 and others), which would change the
+// codes or d².
+func encodeGeneric(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, xXHat, maxAbsErr float64) {
+	var l laneSums
+	codes = codes[:len(x)]
+	for j := range lanes {
+		var e, xx, hh, xh float64
+		var m uint64 // bits of max |d|: non-negative floats order like their bits
+		for i := j; i < len(x); i += lanes {
+			v := x[i]
+			q := int32(float32(float32(v*inv)+zero) + 0.5)
+			q = min(max(q, 0), qmax)
+			codes[i] = uint8(q)
+			h := float32(float32(q)-zero) * scale
+			vf, hf := float64(v), float64(h)
+			d := vf - hf
+			// vf·vf, hf·hf and vf·hf are exact in float64 (24-bit
+			// significands), so fusing them could not change the sums.
+			e += float64(d * d)
+			xx += vf * vf
+			hh += hf * hf
+			xh += vf * hf
+			m = max(m, math.Float64bits(d)&^(1<<63)) // a conditional move, not a branch
+		}
+		l.sqErr[j], l.sqX[j], l.sqXHat[j], l.xXHat[j] = e, xx, hh, xh
+		l.maxAbsErr[j&3] = max(l.maxAbsErr[j&3], math.Float64frombits(m))
+	}
+	return l.reduce()
 }
 
 // encodePrecise is encodeFast for scales too small to invert in float32
-// (groups of subnormal values): it divides in float64 instead.
+// (groups of subnormal values): it divides in float64 instead. It is rare and
+// stays a plain loop.
 func encodePrecise(x []float32, codes []uint8, scale, zero float32, qmax int32) groupSums {
 	codes = codes[:len(x)]
 	var g groupSums

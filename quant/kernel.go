@@ -84,17 +84,12 @@ func quantizeGroup(x []float32, codes []uint8, bits int, format ScaleFormat, sum
 }
 
 // minMax returns the least and greatest of x, and false if any is NaN or ±Inf.
-// The finiteness test rides on a sum: it stays finite unless an input is NaN or
-// infinite, or finite inputs overflow, which the caller's rescan tells apart.
+// len(x) must be at least 1. The caller's rescan finds which element failed.
 func minMax(x []float32) (mn, mx float32, ok bool) {
-	mn, mx = x[0], x[0]
-	var sum float32
-	for _, v := range x {
-		mn = min(mn, v)
-		mx = max(mx, v)
-		sum += v * 0
+	if useAVX2 && len(x) >= 8 {
+		return minMaxAVX2(x)
 	}
-	return mn, mx, sum == 0
+	return minMaxGeneric(x)
 }
 
 func firstNonFinite(x []float32) *NonFiniteError {

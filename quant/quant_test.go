@@ -338,7 +338,7 @@ func TestDequantizeRefusesInconsistentTensors(t *testing.T) {
 }
 
 func TestHugeGroupSizesDoNotOverflow(t *testing.T) {
-	for _, gs := range []int{math.MaxInt, math.MaxInt / 3, 1 << 40} {
+	for _, gs := range []int{math.MaxInt, math.MaxInt / 3, 1 << 30} {
 		q, _, err := Quantize([]float32{1, 2, 3, 4, 5, 6}, []int{2, 3}, Params{Bits: 2, GroupSize: gs})
 		if err != nil {
 			t.Fatalf("group size %d: %v", gs, err)

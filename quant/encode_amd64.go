@@ -1,0 +1,34 @@
+//go:build amd64 && !purego
+
+package quant
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 says whether the AVX2 kernels of encode_amd64.s run. It is set once
+// from CPUID (AVX2 and FMA, with operating-system support for the YMM
+// registers) and never changes; the portable loops remain reachable through
+// the purego build tag and are tested directly.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// minMaxAVX2 is minMax for len(x) ≥ 8.
+//
+//go:noescape
+func minMaxAVX2(x []float32) (mn, mx float32, ok bool)
+
+// encodeAVX2 is encodeGeneric for len(x) a positive multiple of 8, with the
+// same results bit for bit. The sums come back as results rather than through
+// a pointer: Go copies a struct with 16-byte moves, which cannot be forwarded
+// from the kernel's 8-byte stores and would stall on every group.
+//
+//go:noescape
+func encodeAVX2(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, xXHat, maxAbsErr float64)
+
+// pack4AVX2 packs len(codes), a multiple of 32, 4-bit codes into dst.
+//
+//go:noescape
+func pack4AVX2(dst []byte, codes []uint8)
+
+// pack2AVX2 packs len(codes), a multiple of 32, 2-bit codes into dst.
+//
+//go:noescape
+func pack2AVX2(dst []byte, codes []uint8)

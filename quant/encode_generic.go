@@ -1,0 +1,16 @@
+//go:build !amd64 || purego
+
+package quant
+
+// useAVX2 is false where there is no assembly: the portable loops run.
+const useAVX2 = false
+
+func minMaxAVX2(x []float32) (mn, mx float32, ok bool) { panic("quant: no AVX2 kernel") }
+
+func encodeAVX2(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, xXHat, maxAbsErr float64) {
+	panic("quant: no AVX2 kernel")
+}
+
+func pack4AVX2(dst []byte, codes []uint8) { panic("quant: no AVX2 kernel") }
+
+func pack2AVX2(dst []byte, codes []uint8) { panic("quant: no AVX2 kernel") }

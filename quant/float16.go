@@ -35,7 +35,20 @@ func BFloat16ToFloat32(b uint16) float32 {
 // Float32ToHalf rounds f to the nearest binary16 value (ties to even), with
 // overflow to ±Inf and gradual underflow through the subnormals.
 func Float32ToHalf(f float32) uint16 {
-	return uint16(float16.Fromfloat32(f))
+	b := math.Float32bits(f)
+	exp := b >> 23 & 0xff
+	if exp < 113 || exp > 142 {
+		// Outside float16's normal range: subnormals, overflow, Inf and NaN.
+		return uint16(float16.Fromfloat32(f))
+	}
+	// A normal result: rebias the exponent, keep the top 10 mantissa bits and
+	// round on the 13 dropped ones. A carry out of the mantissa correctly
+	// bumps the exponent, up to +Inf.
+	h := (b>>16)&0x8000 | (exp-112)<<10 | (b>>13)&0x3ff
+	if rest := b & 0x1fff; rest > 0x1000 || rest == 0x1000 && h&1 == 1 {
+		h++
+	}
+	return uint16(h)
 }
 
 // Float32ToBFloat16 rounds f to the nearest bfloat16 value (ties to even);
@@ -52,6 +65,15 @@ func Float32ToBFloat16(f float32) uint16 {
 // halfUp returns the smallest binary16 value that is ≥ v, for finite v > 0.
 // It returns +Inf's bits when v exceeds the largest half.
 func halfUp(v float64) uint16 {
+	if b := math.Float64bits(v); b>>52 >= 1023-14 && b>>52 <= 1023+15 {
+		// A normal result: the top 10 mantissa bits, plus one unit if any
+		// dropped bit is set (a carry bumps the exponent, up to +Inf).
+		h := uint16(b>>52-(1023-15))<<10 | uint16(b>>42&0x3ff)
+		if b&(1<<42-1) != 0 {
+			h++
+		}
+		return h
+	}
 	h := Float32ToHalf(float32(v))
 	if float64(HalfToFloat32(h)) < v {
 		h++ // positive halves are ordered like their bit patterns

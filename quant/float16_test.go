@@ -2,6 +2,7 @@ package quant
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/x448/float16"
@@ -125,5 +126,43 @@ func TestHalfUpNeverRoundsDown(t *testing.T) {
 	}
 	if h := halfUp(70000); h != 0x7c00 {
 		t.Errorf("halfUp(70000) = %#04x, want +Inf", h)
+	}
+}
+
+func TestFloat32ToHalfMatchesTheReferenceRounding(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	check := func(b uint32) {
+		f := math.Float32frombits(b)
+		got, want := Float32ToHalf(f), uint16(float16.Fromfloat32(f))
+		if got != want && !(math.IsNaN(float64(f)) && got&0x7c00 == 0x7c00 && got&0x3ff != 0) {
+			t.Fatalf("Float32ToHalf(%v = %#08x) = %#04x, x448/float16 says %#04x", f, b, got, want)
+		}
+	}
+	// Every exponent, with mantissas at and around each rounding boundary.
+	for exp := uint32(0); exp < 256; exp++ {
+		for _, m := range []uint32{0, 1, 0xfff, 0x1000, 0x1001, 0x1fff, 0x2000, 0x3000, 0x7fe000, 0x7fefff, 0x7ff000, 0x7ff001, 0x7fffff} {
+			check(exp<<23 | m)
+			check(1<<31 | exp<<23 | m)
+		}
+	}
+	for range 2_000_000 {
+		check(r.Uint32())
+	}
+}
+
+func TestHalfUpMatchesItsDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 1_000_000 {
+		v := math.Ldexp(1+r.Float64(), r.IntN(50)-30)
+		h := halfUp(v)
+		if h >= 0x7c00 {
+			if v <= 65504 {
+				t.Fatalf("halfUp(%v) overflowed", v)
+			}
+			continue
+		}
+		if got := float64(HalfToFloat32(h)); got < v || (h > 0 && float64(HalfToFloat32(h-1)) >= v) {
+			t.Fatalf("halfUp(%v) = %v is not the smallest half ≥ it", v, got)
+		}
 	}
 }

@@ -8,7 +8,13 @@ import (
 // A Quantizer quantizes blocks of a tensor. It owns a little scratch space, so
 // each goroutine needs its own; the zero value is ready to use.
 type Quantizer struct {
-	codes []uint8 // one code per column of the current row segment
+	codes  []uint8       // one code per column of the current row segment
+	groups []groupParams // the groups of the current row segment
+}
+
+// groupParams are one group's range and the parameters chosen for it.
+type groupParams struct {
+	mn, mx, scale, zero float32
 }
 
 // QuantizeBlock quantizes nrows rows of t, starting at row r0, restricted to
@@ -28,25 +34,55 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 		c0%l.SegmentAlign() != 0 || (c1 != l.Cols && c1%l.SegmentAlign() != 0) || len(src) != nrows*width {
 		panic(fmt.Sprintf("quant: bad block rows [%d,+%d) cols [%d,%d) of %d×%d with %d values", r0, nrows, c0, c1, l.Rows, l.Cols, len(src)))
 	}
+	ng := (width-1)/l.GroupSize + 1
 	if cap(z.codes) < width {
 		z.codes = make([]uint8, width)
 	}
-	codes := z.codes[:width]
+	if cap(z.groups) < ng {
+		z.groups = make([]groupParams, ng)
+	}
+	codes, groups := z.codes[:width], z.groups[:ng]
+	qmax := int32(1)<<l.Bits - 1
 	var sums Sums
-	rowBytes, ngroups := l.RowBytes(), l.GroupsPerRow()
+	rowBytes, rowGroups := l.RowBytes(), l.GroupsPerRow()
 	for r := r0; r < r0+nrows; r++ {
 		row := src[(r-r0)*width : (r-r0+1)*width]
-		for start := 0; start < width; start += l.GroupSize {
-			end := min(start+l.GroupSize, width)
-			gi := r*ngroups + (c0+start)/l.GroupSize
-			s, zp, err := quantizeGroup(row[start:end], codes[start:end], l.Bits, format, &sums)
-			if err != nil {
-				if nf, ok := err.(*NonFiniteError); ok {
-					nf.Index += int64(r)*int64(l.Cols) + int64(c0+start)
-				}
+		// Three passes over the row's groups rather than one per group: the
+		// choice of parameters is a long chain of dependent operations, and
+		// with the ranges of all groups known first the chains of different
+		// groups overlap in the processor instead of stalling the encoder.
+		for g := range groups {
+			x := row[g*l.GroupSize : min((g+1)*l.GroupSize, width)]
+			mn, mx, ok := minMax(x)
+			if !ok {
+				nf := firstNonFinite(x)
+				nf.Index += int64(r)*int64(l.Cols) + int64(c0+g*l.GroupSize)
+				return Sums{}, nf
+			}
+			groups[g].mn, groups[g].mx = mn, mx
+		}
+		for g := range groups {
+			p := &groups[g]
+			var err error
+			if p.scale, p.zero, err = chooseParams(p.mn, p.mx, qmax, format); err != nil {
 				return Sums{}, err
 			}
-			t.Scales[gi], t.ZeroPoints[gi] = s, zp
+		}
+		gi := r*rowGroups + c0/l.GroupSize
+		for g, p := range groups {
+			start := g * l.GroupSize
+			end := min(start+l.GroupSize, width)
+			x, c := row[start:end], codes[start:end]
+			switch {
+			case p.mn == p.mx:
+				clear(c)
+				sums.addConstant(p.mn, len(x))
+			case fastPath(p.scale):
+				sums.add(encodeFast(x, c, 1/p.scale, p.scale, p.zero, qmax))
+			default:
+				sums.add(encodePrecise(x, c, p.scale, p.zero, qmax))
+			}
+			t.Scales[gi+g], t.ZeroPoints[gi+g] = p.scale, p.zero
 		}
 		off := r*rowBytes + c0*l.Bits/8
 		packRow(t.Codes[off:off+(width*l.Bits+7)/8], codes, l.Bits)
@@ -54,33 +90,12 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 	return sums, nil
 }
 
-// quantizeGroup chooses the scale and zero point of one group, writes its
-// codes and adds its errors to sums.
-func quantizeGroup(x []float32, codes []uint8, bits int, format ScaleFormat, sums *Sums) (scale, zero float32, err error) {
-	mn, mx, ok := minMax(x)
-	if !ok {
-		return 0, 0, firstNonFinite(x)
-	}
-	qmax := int32(1)<<bits - 1
+// chooseParams picks the scale and zero point of a group spanning [mn, mx].
+func chooseParams(mn, mx float32, qmax int32, format ScaleFormat) (scale, zero float32, err error) {
 	if mn == mx {
-		scale, zero, err = constantParams(mn, format)
-		if err != nil {
-			return 0, 0, err
-		}
-		clear(codes)
-		sums.addConstant(mn, len(x))
-		return scale, zero, nil
+		return constantParams(mn, format)
 	}
-	scale, zero, err = rangeParams(mn, mx, qmax, format)
-	if err != nil {
-		return 0, 0, err
-	}
-	if fastPath(scale) {
-		sums.add(encodeFast(x, codes, 1/scale, scale, zero, qmax))
-	} else {
-		sums.add(encodePrecise(x, codes, scale, zero, qmax))
-	}
-	return scale, zero, nil
+	return rangeParams(mn, mx, qmax, format)
 }
 
 // minMax returns the least and greatest of x, and false if any is NaN or ±Inf.

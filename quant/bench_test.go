@@ -92,7 +92,7 @@ func BenchmarkEncode(b *testing.B) {
 	const scale, zero = 0.01, 7.5
 	generic := func(x []float32, codes []uint8, inv, scale, zero float32, qmax int32) groupSums {
 		var g groupSums
-		g.sqErr, g.sqX, g.sqXHat, g.xXHat, g.maxAbsErr = encodeGeneric(x, codes, inv, zero, scale, qmax)
+		g.sqErr, g.sqX, g.sqXHat, g.maxAbsErr = encodeGeneric(x, codes, inv, zero, scale, qmax)
 		return g
 	}
 	for _, impl := range []struct {

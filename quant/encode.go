@@ -13,24 +13,39 @@ type groupSums struct {
 // back, each rounded to float32 at every step (no fused multiply-add), so the
 // codes are identical on every platform and in every implementation.
 //
+// Three sums are kept, Σ(x−x̂)², Σx² and Σx̂², and Σx·x̂ is derived from them
+// at the end: x·x̂ = (x² + x̂² − (x−x̂)²)/2 exactly. The derivation adds at most
+// a few rounding errors of Σx² + Σx̂², which is close to 2·Σx·x̂ wherever x̂
+// follows x: |x − x̂| ≤ s/2, and the extremes of a group decode to at least
+// (qmax−1)·s/2 in magnitude. It saves one multiply-add per element in the loop.
+//
 // The sums are kept in eight float64 lanes, lane j taking the elements whose
 // index is j mod 8, over the longest prefix of x that is a multiple of 8; the
 // lanes are then added in a fixed order, and the last len(x) mod 8 elements
-// one by one. The AVX2 kernel and the portable one follow that order exactly,
-// so the sums, too, are identical bit for bit whichever runs, and the same for
-// the same input every time.
+// one by one. (x−x̂)² is added with a fused multiply-add (its product is the
+// one term that is not exact in float64). The AVX2 kernel and the portable
+// one follow that order exactly, so the sums, too, are identical bit for bit
+// whichever runs, and the same for the same input every time.
 func encodeFast(x []float32, codes []uint8, inv, scale, zero float32, qmax int32) groupSums {
+	sqErr, sqX, sqXHat, maxAbsErr := encodeSums(x, codes, inv, scale, zero, qmax)
+	return groupSums{sqErr: sqErr, sqX: sqX, sqXHat: sqXHat, xXHat: xXHat(sqErr, sqX, sqXHat), maxAbsErr: maxAbsErr, n: len(x)}
+}
+
+// xXHat derives Σx·x̂ from the sums encodeFast keeps.
+func xXHat(sqErr, sqX, sqXHat float64) float64 {
+	return (sqX + sqXHat - sqErr) / 2
+}
+
+// encodeSums is encodeFast returning its sums as float64 results, the form
+// QuantizeBlock adds up without copying a struct.
+func encodeSums(x []float32, codes []uint8, inv, scale, zero float32, qmax int32) (sqErr, sqX, sqXHat, maxAbsErr float64) {
 	codes = codes[:len(x)]
 	n8 := len(x) &^ (lanes - 1)
-	// Plain float64 variables, not a groupSums: the compiler keeps a struct
-	// of more than four fields in memory and copies it with 16-byte moves,
-	// which stall on the 8-byte stores that filled it.
-	var sqErr, sqX, sqXHat, xXHat, maxAbsErr float64
 	if n8 > 0 {
 		if useAVX2 {
-			sqErr, sqX, sqXHat, xXHat, maxAbsErr = encodeAVX2(x[:n8], codes[:n8], inv, zero, scale, qmax)
+			sqErr, sqX, sqXHat, maxAbsErr = encodeAVX2(x[:n8], codes[:n8], inv, zero, scale, qmax)
 		} else {
-			sqErr, sqX, sqXHat, xXHat, maxAbsErr = encodeGeneric(x[:n8], codes[:n8], inv, zero, scale, qmax)
+			sqErr, sqX, sqXHat, maxAbsErr = encodeGeneric(x[:n8], codes[:n8], inv, zero, scale, qmax)
 		}
 	}
 	for i := n8; i < len(x); i++ {
@@ -41,15 +56,14 @@ func encodeFast(x []float32, codes []uint8, inv, scale, zero float32, qmax int32
 		xh := float32(float32(q)-zero) * scale
 		vf, hf := float64(v), float64(xh)
 		d := vf - hf
-		sqErr += float64(d * d)
+		sqErr = math.FMA(d, d, sqErr)
 		sqX += vf * vf
 		sqXHat += hf * hf
-		xXHat += vf * hf
 		if a := math.Abs(d); a > maxAbsErr {
 			maxAbsErr = a
 		}
 	}
-	return groupSums{sqErr: sqErr, sqX: sqX, sqXHat: sqXHat, xXHat: xXHat, maxAbsErr: maxAbsErr, n: len(x)}
+	return sqErr, sqX, sqXHat, maxAbsErr
 }
 
 // lanes is the number of float64 partial sums encodeFast keeps per quantity.
@@ -60,14 +74,14 @@ const lanes = 8
 // largest |x − x̂| (a maximum does not depend on order; four lanes are what
 // one AVX2 register holds).
 type laneSums struct {
-	sqErr, sqX, sqXHat, xXHat [lanes]float64
-	maxAbsErr                 [4]float64
+	sqErr, sqX, sqXHat [lanes]float64
+	maxAbsErr          [4]float64
 }
 
 // reduce adds the lanes of every sum in one fixed order,
 // ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)), which encodeAVX2 repeats.
-func (l *laneSums) reduce() (sqErr, sqX, sqXHat, xXHat, maxAbsErr float64) {
-	return reduceLanes(&l.sqErr), reduceLanes(&l.sqX), reduceLanes(&l.sqXHat), reduceLanes(&l.xXHat),
+func (l *laneSums) reduce() (sqErr, sqX, sqXHat, maxAbsErr float64) {
+	return reduceLanes(&l.sqErr), reduceLanes(&l.sqX), reduceLanes(&l.sqXHat),
 		max(max(l.maxAbsErr[0], l.maxAbsErr[1]), max(l.maxAbsErr[2], l.maxAbsErr[3]))
 }
 
@@ -80,14 +94,13 @@ func reduceLanes(s *[lanes]float64) float64 {
 // length must be a multiple of 8, and returns the reduced lanes. It runs lane
 // by lane (elements j, j+8, j+16, … for lane j), which gives the same sums as
 // eight lanes side by side and lets the compiler keep them in registers. The
-// explicit float32 and float64 conversions keep the compiler from fusing a
-// multiply and an add (Go may, on arm64 and others), which would change the
-// codes or d².
-func encodeGeneric(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, xXHat, maxAbsErr float64) {
+// explicit float32 conversions keep the compiler from fusing a multiply and
+// an add of the codes (Go may, on arm64 and others), which would change them.
+func encodeGeneric(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, maxAbsErr float64) {
 	var l laneSums
 	codes = codes[:len(x)]
 	for j := range lanes {
-		var e, xx, hh, xh float64
+		var e, xx, hh float64
 		var m uint64 // bits of max |d|: non-negative floats order like their bits
 		for i := j; i < len(x); i += lanes {
 			v := x[i]
@@ -97,15 +110,15 @@ func encodeGeneric(x []float32, codes []uint8, inv, zero, scale float32, qmax in
 			h := float32(float32(q)-zero) * scale
 			vf, hf := float64(v), float64(h)
 			d := vf - hf
-			// vf·vf, hf·hf and vf·hf are exact in float64 (24-bit
-			// significands), so fusing them could not change the sums.
-			e += float64(d * d)
+			// vf·vf and hf·hf are exact in float64 (24-bit significands),
+			// so fusing them could not change the sums; d·d is fused on
+			// purpose, as in the AVX2 kernel.
+			e = math.FMA(d, d, e)
 			xx += vf * vf
 			hh += hf * hf
-			xh += vf * hf
 			m = max(m, math.Float64bits(d)&^(1<<63)) // a conditional move, not a branch
 		}
-		l.sqErr[j], l.sqX[j], l.sqXHat[j], l.xXHat[j] = e, xx, hh, xh
+		l.sqErr[j], l.sqX[j], l.sqXHat[j] = e, xx, hh
 		l.maxAbsErr[j&3] = max(l.maxAbsErr[j&3], math.Float64frombits(m))
 	}
 	return l.reduce()

@@ -21,7 +21,7 @@ func minMaxAVX2(x []float32) (mn, mx float32, ok bool)
 // from the kernel's 8-byte stores and would stall on every group.
 //
 //go:noescape
-func encodeAVX2(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, xXHat, maxAbsErr float64)
+func encodeAVX2(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, maxAbsErr float64)
 
 // pack4AVX2 packs len(codes), a multiple of 32, 4-bit codes into dst.
 //

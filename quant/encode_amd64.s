@@ -107,7 +107,7 @@ last8:
 	VZEROUPPER
 	RET
 
-// func encodeAVX2(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, xXHat, maxAbsErr float64)
+// func encodeAVX2(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, maxAbsErr float64)
 //
 // len(x) is a positive multiple of 8. For every eight floats:
 //
@@ -115,29 +115,27 @@ last8:
 //	x̂ = float32(float32(q) − zero) · scale                            VCVTDQ2PS, VSUBPS, VMULPS
 //	d = float64(x) − float64(x̂)                                       VCVTPS2PD, VSUBPD
 //
-// and lane j (element index mod 8) of the sums gets d², x², x̂² and x·x̂,
-// lane j mod 4 of the maximum gets |d|. The products x², x̂² and x·x̂ are exact
-// in float64, so VFMADD231PD adds the very value the Go loop's multiply and add
-// do; d² is rounded by VMULPD before VADDPD adds it, as in Go. The lanes are
-// then added as laneSums.reduce does.
+// and lane j (element index mod 8) of the sums gets d², x² and x̂², lane
+// j mod 4 of the maximum gets |d|. The products x² and x̂² are exact in
+// float64, so VFMADD231PD adds the very value the Go loop's multiply and add
+// do; d² is fused as math.FMA does in the Go loop. The lanes are then added as
+// laneSums.reduce does.
 //
 // The loop is software-pipelined: while the sums of one block of eight are
 // accumulated, the codes and x̂ of the next are computed, which keeps the
 // long code → x̂ → d chain of one block off the critical path.
 //
-// All sixteen YMM registers are taken, so the constants live in the frame:
-// inv 0, zero 32, scale 64, qmax 96, 0.5 128, |·| mask 160, zeros 192.
-// Y0: x and codes; Y2: x̂ of the next block; Y3/Y4: x lo/hi; Y5/Y6: x̂ lo/hi;
-// Y7: max|d|; Y9/Y10: d²; Y11/Y12: x²; Y13/Y14: x̂²; Y15/Y8: x·x̂ (lo/hi).
-TEXT ·encodeAVX2(SB), NOSPLIT, $224-104
+// Constants in the frame: scale 64, qmax 96, 0.5 128, |·| mask 160, zeros 192;
+// inv in Y15 and zero in Y8.
+// Y0: codes; Y2: x̂ of the next block; Y3/Y4: x lo/hi, then d; Y5/Y6: x̂ lo/hi;
+// Y7: max|d|; Y9/Y10: d²; Y11/Y12: x²; Y13/Y14: x̂².
+TEXT ·encodeAVX2(SB), NOSPLIT, $224-96
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	MOVQ codes_base+24(FP), DI
 
-	VBROADCASTSS inv+48(FP), Y0
-	VMOVUPS      Y0, 0(SP)
-	VBROADCASTSS zero+52(FP), Y0
-	VMOVUPS      Y0, 32(SP)
+	VBROADCASTSS inv+48(FP), Y15
+	VBROADCASTSS zero+52(FP), Y8
 	VBROADCASTSS scale+56(FP), Y0
 	VMOVUPS      Y0, 64(SP)
 	MOVL         qmax+60(FP), DX
@@ -156,26 +154,23 @@ TEXT ·encodeAVX2(SB), NOSPLIT, $224-104
 	VMOVDQU      Y0, 192(SP)
 
 	VXORPD Y7, Y7, Y7
-	VXORPD Y8, Y8, Y8
 	VXORPD Y9, Y9, Y9
 	VXORPD Y10, Y10, Y10
 	VXORPD Y11, Y11, Y11
 	VXORPD Y12, Y12, Y12
 	VXORPD Y13, Y13, Y13
 	VXORPD Y14, Y14, Y14
-	VXORPD Y15, Y15, Y15
 
 	// Codes and x̂ of the first block.
-	VMOVUPS    (SI), Y0
-	VMULPS     0(SP), Y0, Y0
-	VADDPS     32(SP), Y0, Y0
+	VMULPS     (SI), Y15, Y0
+	VADDPS     Y8, Y0, Y0
 	VADDPS     128(SP), Y0, Y0
 	VCVTTPS2DQ Y0, Y0
 	VPMAXSD    192(SP), Y0, Y0
 	VPMINSD    96(SP), Y0, Y0
 	VCVTDQ2PS  Y0, Y2
 	VPACKUSDW  Y0, Y0, Y0
-	VSUBPS     32(SP), Y2, Y2
+	VSUBPS     Y8, Y2, Y2
 	VPERMQ     $0x08, Y0, Y0
 	VMULPS     64(SP), Y2, Y2
 	VPACKUSWB  X0, X0, X0
@@ -192,16 +187,15 @@ loop:
 	// Codes and x̂ of the next block. Eight codes become eight bytes:
 	// dwords to words (w0–w3 twice in the low lane, w4–w7 twice in the
 	// high one), w0–w7 gathered in the low lane, words to bytes.
-	VMOVUPS    32(SI), Y0
-	VMULPS     0(SP), Y0, Y0
-	VADDPS     32(SP), Y0, Y0
+	VMULPS     32(SI), Y15, Y0
+	VADDPS     Y8, Y0, Y0
 	VADDPS     128(SP), Y0, Y0
 	VCVTTPS2DQ Y0, Y0
 	VPMAXSD    192(SP), Y0, Y0
 	VPMINSD    96(SP), Y0, Y0
 	VCVTDQ2PS  Y0, Y2
 	VPACKUSDW  Y0, Y0, Y0
-	VSUBPS     32(SP), Y2, Y2
+	VSUBPS     Y8, Y2, Y2
 	VPERMQ     $0x08, Y0, Y0
 	VMULPS     64(SP), Y2, Y2
 	VPACKUSWB  X0, X0, X0
@@ -214,14 +208,10 @@ loop:
 	VFMADD231PD Y4, Y4, Y12
 	VFMADD231PD Y5, Y5, Y13 // x̂²
 	VFMADD231PD Y6, Y6, Y14
-	VFMADD231PD Y5, Y3, Y15 // x·x̂
-	VFMADD231PD Y6, Y4, Y8
 	VSUBPD      Y5, Y3, Y3  // d
 	VSUBPD      Y6, Y4, Y4
-	VMULPD      Y3, Y3, Y5  // d²
-	VADDPD      Y5, Y9, Y9
-	VMULPD      Y4, Y4, Y6
-	VADDPD      Y6, Y10, Y10
+	VFMADD231PD Y3, Y3, Y9  // d²
+	VFMADD231PD Y4, Y4, Y10
 	VANDPD      160(SP), Y3, Y3 // |d|
 	VMAXPD      Y3, Y7, Y7
 	VANDPD      160(SP), Y4, Y4
@@ -242,14 +232,10 @@ last:
 	VFMADD231PD  Y4, Y4, Y12
 	VFMADD231PD  Y5, Y5, Y13
 	VFMADD231PD  Y6, Y6, Y14
-	VFMADD231PD  Y5, Y3, Y15
-	VFMADD231PD  Y6, Y4, Y8
 	VSUBPD       Y5, Y3, Y3
 	VSUBPD       Y6, Y4, Y4
-	VMULPD       Y3, Y3, Y5
-	VADDPD       Y5, Y9, Y9
-	VMULPD       Y4, Y4, Y6
-	VADDPD       Y6, Y10, Y10
+	VFMADD231PD  Y3, Y3, Y9
+	VFMADD231PD  Y4, Y4, Y10
 	VANDPD       160(SP), Y3, Y3
 	VMAXPD       Y3, Y7, Y7
 	VANDPD       160(SP), Y4, Y4
@@ -260,12 +246,11 @@ last:
 	REDUCE(Y9, Y10, X9, X0, sqErr+64(FP))
 	REDUCE(Y11, Y12, X11, X0, sqX+72(FP))
 	REDUCE(Y13, Y14, X13, X0, sqXHat+80(FP))
-	REDUCE(Y15, Y8, X15, X0, xXHat+88(FP))
 	VEXTRACTF128 $1, Y7, X0
 	VMAXPD       X0, X7, X7
 	VPERMILPD    $1, X7, X0
 	VMAXSD       X0, X7, X7
-	VMOVSD       X7, maxAbsErr+96(FP)
+	VMOVSD       X7, maxAbsErr+88(FP)
 	VZEROUPPER
 	RET
 

@@ -7,7 +7,7 @@ const useAVX2 = false
 
 func minMaxAVX2(x []float32) (mn, mx float32, ok bool) { panic("quant: no AVX2 kernel") }
 
-func encodeAVX2(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, xXHat, maxAbsErr float64) {
+func encodeAVX2(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, maxAbsErr float64) {
 	panic("quant: no AVX2 kernel")
 }
 

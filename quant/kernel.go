@@ -12,9 +12,10 @@ type Quantizer struct {
 	groups []groupParams // the groups of the current row segment
 }
 
-// groupParams are one group's range and the parameters chosen for it.
+// groupParams are one group's range and the parameters chosen for it; inv is
+// 1/scale in float32 where the encoder may multiply by it (fastPath), else 0.
 type groupParams struct {
-	mn, mx, scale, zero float32
+	mn, mx, scale, zero, inv float32
 }
 
 // QuantizeBlock quantizes nrows rows of t, starting at row r0, restricted to
@@ -43,7 +44,13 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 	}
 	codes, groups := z.codes[:width], z.groups[:ng]
 	qmax := int32(1)<<l.Bits - 1
+	// The sums of the usual groups are kept in plain float64 variables, not
+	// added as a groupSums: the compiler copies a struct of more than four
+	// fields with 16-byte moves, which stall on the 8-byte stores that
+	// filled it. Constant and subnormal groups go to sums directly.
 	var sums Sums
+	var sqErr, sqX, sqXHat, xxh, maxErr float64
+	var n int
 	rowBytes, rowGroups := l.RowBytes(), l.GroupsPerRow()
 	for r := r0; r < r0+nrows; r++ {
 		row := src[(r-r0)*width : (r-r0+1)*width]
@@ -63,13 +70,24 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 		}
 		for g := range groups {
 			p := &groups[g]
+			if p.mn != p.mx {
+				var ok bool
+				if p.scale, p.zero, p.inv, ok = rangeParamsFast(p.mn, p.mx, qmax, format); ok {
+					continue
+				}
+			}
 			var err error
 			if p.scale, p.zero, err = chooseParams(p.mn, p.mx, qmax, format); err != nil {
 				return Sums{}, err
 			}
+			p.inv = 0
+			if fastPath(p.scale) {
+				p.inv = 1 / p.scale
+			}
 		}
 		gi := r*rowGroups + c0/l.GroupSize
-		for g, p := range groups {
+		for g := range groups {
+			p := &groups[g]
 			start := g * l.GroupSize
 			end := min(start+l.GroupSize, width)
 			x, c := row[start:end], codes[start:end]
@@ -77,8 +95,14 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 			case p.mn == p.mx:
 				clear(c)
 				sums.addConstant(p.mn, len(x))
-			case fastPath(p.scale):
-				sums.add(encodeFast(x, c, 1/p.scale, p.scale, p.zero, qmax))
+			case p.inv != 0:
+				e, xx, hh, m := encodeSums(x, c, p.inv, p.scale, p.zero, qmax)
+				sqErr += e
+				sqX += xx
+				sqXHat += hh
+				xxh += xXHat(e, xx, hh)
+				maxErr = max(maxErr, m)
+				n += len(x)
 			default:
 				sums.add(encodePrecise(x, c, p.scale, p.zero, qmax))
 			}
@@ -87,6 +111,7 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 		off := r*rowBytes + c0*l.Bits/8
 		packRow(t.Codes[off:off+(width*l.Bits+7)/8], codes, l.Bits)
 	}
+	sums.add(groupSums{sqErr: sqErr, sqX: sqX, sqXHat: sqXHat, xXHat: xxh, maxAbsErr: maxErr, n: n})
 	return sums, nil
 }
 
@@ -168,6 +193,71 @@ func rangeParams(mn, mx float32, qmax int32, format ScaleFormat) (scale, zero fl
 		step *= 2
 	}
 	return 0, 0, fmt.Errorf("quant: cannot quantize range [%g, %g] within float32", mn, mx)
+}
+
+// rangeParamsFast is rangeParams for the usual group, without its float16
+// conversions and branches, and with inv = 1/scale, which the encoder needs
+// and which is then computed once per group. It gives exactly what rangeParams
+// gives, or ok = false where it does not know, which is left to rangeParams:
+// a step or zero point outside the normal range of the storage format, and a
+// range that does not fit at the first try.
+//
+// Rounding up to the format is done on the bits of the float64 step: for a
+// normal result, clearing the bits below the format's mantissa and adding one
+// unit in its last place when any of them was set is the smallest value of
+// the format ≥ step (a carry into the exponent is right too). Rounding the
+// zero point to float16 is done on the bits of the float32 value, to nearest
+// with ties to even, as Float32ToHalf does for its normal results. A normal
+// float16 scale s is ≥ 2^-14, so 1/s is finite and fastPath holds; it is at
+// most step·(1+2^-10), within rangeParams's bound of step·(1+1/64); and as
+// |q − zero| ≤ 255 + 65504 and s ≤ 65504, every decoded value is finite. The
+// float32 path keeps the finiteness check.
+func rangeParamsFast(mn, mx float32, qmax int32, format ScaleFormat) (scale, zero, inv float32, ok bool) {
+	step := (float64(mx) - float64(mn)) / float64(qmax)
+	mid := (float64(mx) + float64(mn)) / 2
+	b := math.Float64bits(step)
+	var s float64
+	if format == Float16 {
+		const low = 1<<42 - 1 // float64 mantissa bits below float16's
+		b = b&^low + (b&low+low)>>42<<42
+		// float16's normal range, [2^-14, 65504]; 65536 would be +Inf.
+		if b < math.Float64bits(0x1p-14) || b > math.Float64bits(65504) {
+			return 0, 0, 0, false
+		}
+		s = math.Float64frombits(b)
+		zb := math.Float32bits(float32(float64(qmax)/2 - mid/s))
+		if e := zb >> 23 & 0xff; e < 127-14 || e > 127+15 {
+			return 0, 0, 0, false
+		}
+		zb = (zb + 0xfff + zb>>13&1) &^ 0x1fff
+		if zb&0x7fffffff > math.Float32bits(65504) {
+			return 0, 0, 0, false
+		}
+		zero = math.Float32frombits(zb)
+	} else {
+		const low = 1<<29 - 1 // float64 mantissa bits below float32's
+		b = b&^low + (b&low+low)>>29<<29
+		if b < math.Float64bits(0x1p-126) || b > math.Float64bits(math.MaxFloat32) {
+			return 0, 0, 0, false
+		}
+		s = math.Float64frombits(b)
+		zero = float32(float64(qmax)/2 - mid/s)
+	}
+	scale = float32(s)
+	inv = 1 / scale
+	lo := float32(float32(mn*inv)+zero) + 0.5
+	hi := float32(float32(mx*inv)+zero) + 0.5
+	if !(lo >= 0 && hi < float32(qmax)+1) {
+		return 0, 0, 0, false
+	}
+	if format != Float16 {
+		a := (float32(int32(lo)) - zero) * scale
+		c := (float32(int32(hi)) - zero) * scale
+		if math.IsInf(float64(a), 0) || math.IsInf(float64(c), 0) {
+			return 0, 0, 0, false
+		}
+	}
+	return scale, zero, inv, true
 }
 
 // fits reports whether mn and mx encode without clipping and decode to finite

@@ -17,10 +17,10 @@ import (
 // copied. The arrowquant description is dropped from the metadata. Memory
 // holds one decoded tensor at a time.
 func Dequantize(m *safetensors.Model, dest string, dtype safetensors.DType) error {
-	switch dtype {
-	case "", safetensors.F32, safetensors.F16, safetensors.BF16:
-	default:
-		return fmt.Errorf("cannot dequantize to %s: choose F32, F16 or BF16", dtype)
+	if dtype != "" {
+		if err := checkDType(dtype); err != nil {
+			return err
+		}
 	}
 	entries, err := Read(m)
 	if err != nil {
@@ -68,6 +68,14 @@ func Dequantize(m *safetensors.Model, dest string, dtype safetensors.DType) erro
 		}
 	}
 	return out.commit(plainMeta)
+}
+
+func checkDType(dtype safetensors.DType) error {
+	switch dtype {
+	case safetensors.F32, safetensors.F16, safetensors.BF16:
+		return nil
+	}
+	return fmt.Errorf("cannot dequantize to %s: choose F32, F16 or BF16", dtype)
 }
 
 func entryData(e *Entry) []byte {

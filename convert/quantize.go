@@ -40,7 +40,7 @@ func Quantize(ctx context.Context, plan *Plan, sink Sink, opts Options) (rep *Re
 		rep.quantized(r)
 		return nil
 	})
-	if streamErr != nil && (!opts.Batch.ContinueOnError || ctx.Err() != nil || !layerErrorsOnly(streamErr)) {
+	if streamErr != nil && (!opts.Batch.ContinueOnError || ctx.Err() != nil || layerErrors(streamErr) == nil) {
 		return nil, withFiles(plan, streamErr)
 	}
 	for _, e := range plan.Entries {
@@ -67,38 +67,45 @@ var ErrSomeLayersFailed = errors.New("some layers could not be quantized and wer
 
 // withFiles prefixes every layer error with the file the layer came from.
 func withFiles(plan *Plan, err error) error {
-	u, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return oneWithFile(plan, err)
+	les := layerErrors(err)
+	if les == nil {
+		return err
 	}
-	var out []error
-	for _, e := range u.Unwrap() {
-		out = append(out, oneWithFile(plan, e))
+	out := make([]error, len(les))
+	for i, le := range les {
+		out[i] = le
+		if t, ok := plan.Model.Tensor(le.Layer); ok {
+			out[i] = fmt.Errorf("%s: %w", t.File, le)
+		}
 	}
 	return errors.Join(out...)
 }
 
-func oneWithFile(plan *Plan, err error) error {
-	var le *batch.LayerError
-	if errors.As(err, &le) {
-		if t, ok := plan.Model.Tensor(le.Layer); ok {
-			return fmt.Errorf("%s: %w", t.File, err)
-		}
-	}
-	return err
-}
-
-func layerErrorsOnly(err error) bool {
-	if u, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range u.Unwrap() {
-			if !layerErrorsOnly(e) {
-				return false
+// layerErrors returns the *batch.LayerError values err is made of, or nil
+// if anything else is in it (a cancellation, an I/O error).
+func layerErrors(err error) []*batch.LayerError {
+	var out []*batch.LayerError
+	var walk func(error) bool
+	walk = func(err error) bool {
+		if u, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range u.Unwrap() {
+				if !walk(e) {
+					return false
+				}
 			}
+			return true
 		}
+		var le *batch.LayerError
+		if !errors.As(err, &le) {
+			return false
+		}
+		out = append(out, le)
 		return true
 	}
-	var le *batch.LayerError
-	return errors.As(err, &le)
+	if err == nil || !walk(err) {
+		return nil
+	}
+	return out
 }
 
 // finite returns a pointer to v, or nil when v is infinite (exact decoding),

@@ -2,7 +2,6 @@ package convert
 
 import (
 	"cmp"
-	"errors"
 	"slices"
 
 	"github.com/arrowquant/arrowquant/batch"
@@ -74,22 +73,11 @@ func (r *Report) quantized(res *batch.Result) {
 
 // failed records the reasons of the layers that could not be quantized.
 func (r *Report) failed(err error) {
-	var walk func(error)
-	walk = func(err error) {
-		if u, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var le *batch.LayerError
-		if errors.As(err, &le) {
-			if l := r.layer(le.Layer); l != nil {
-				l.Reason = le.Err.Error()
-			}
+	for _, le := range layerErrors(err) {
+		if l := r.layer(le.Layer); l != nil {
+			l.Reason = le.Err.Error()
 		}
 	}
-	walk(err)
 }
 
 // Totals are the figures of the summary.

@@ -129,6 +129,9 @@ func NewLayout(shape []int, p Params) (Layout, error) {
 		return Layout{}, ErrEmpty
 	}
 	cols := shape[len(shape)-1]
+	if cols > math.MaxInt/8 {
+		return Layout{}, &ShapeError{Shape: shape, Elements: -1, Reason: "has a last dimension too long to pack"}
+	}
 	return Layout{Rows: int(n / int64(cols)), Cols: cols, Bits: p.Bits, GroupSize: p.GroupSize}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -356,5 +357,17 @@ func TestSegmentAlignIsTheFewestGroupsFillingWholeBytes(t *testing.T) {
 		if got := l.SegmentAlign(); got != tt.want {
 			t.Errorf("group %d at %d bits: %d, want %d", tt.gs, tt.bits, got, tt.want)
 		}
+	}
+}
+
+func TestCheckRefusesARowTooLongToPack(t *testing.T) {
+	if strconv.IntSize < 64 {
+		t.Skip("needs 64-bit int")
+	}
+	long := 1
+	long <<= strconv.IntSize - 3 // 2^61 on 64-bit; 32-bit builds skip
+	q := &Tensor{Shape: []int{long + 1}, Bits: 8, GroupSize: 2 * long, Codes: make([]byte, 1), Scales: make([]float32, 1), ZeroPoints: make([]float32, 1)}
+	if err := q.Check(); err == nil {
+		t.Fatal("a tensor whose row length overflows the packing passed Check")
 	}
 }

@@ -17,7 +17,8 @@ func newDequantize() *cobra.Command {
 		Short: "Decode a quantized model back to a plain safetensors model",
 		Long: `Decode every quantized tensor of a file written by 'arrowquant quantize' and write
 a plain safetensors model that any safetensors reader loads. Tensors that were kept
-are copied unchanged. Without --dtype each tensor gets back its original dtype.`,
+are copied unchanged. Without --dtype each tensor gets back its original dtype. A Parquet or Arrow result
+table (from 'arrowquant quantize … -o OUT.parquet') gives its layers as F32 by default.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output == "" {
@@ -34,6 +35,13 @@ are copied unchanged. Without --dtype each tensor gets back its original dtype.`
 				dt = safetensors.BF16
 			default:
 				return usagef("invalid --dtype %q: must be f32, f16 or bf16", dtype)
+			}
+			if convert.IsTable(args[0]) {
+				if err := convert.DequantizeTable(args[0], output, dt); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", output)
+				return nil
 			}
 			m, err := safetensors.OpenModel(args[0])
 			if err != nil {

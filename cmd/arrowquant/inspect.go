@@ -13,17 +13,24 @@ import (
 func newInspect() *cobra.Command {
 	return &cobra.Command{
 		Use:   "inspect FILE",
-		Short: "List the tensors of a model, with quantization parameters and bits per weight",
+		Short: "List the tensors of a model or result table, with quantization parameters and bits per weight",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := safetensors.OpenModel(args[0])
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			entries, err := convert.Read(m)
-			if err != nil {
-				return err
+			var entries []convert.Entry
+			if convert.IsTable(args[0]) {
+				var err error
+				if entries, err = convert.ReadTable(args[0]); err != nil {
+					return err
+				}
+			} else {
+				m, err := safetensors.OpenModel(args[0])
+				if err != nil {
+					return err
+				}
+				defer m.Close()
+				if entries, err = convert.Read(m); err != nil {
+					return err
+				}
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
 			fmt.Fprintln(w, "TENSOR\tDTYPE\tSHAPE\tQUANTIZATION\tBITS/WEIGHT")
@@ -39,8 +46,12 @@ func newInspect() *cobra.Command {
 				}
 				qparams += n
 				qbytes += e.StoredBytes
+				src := string(e.SourceDType)
+				if src == "" {
+					src = "-" // a result table does not record it
+				}
 				fmt.Fprintf(w, "%s\t%s\t%v\t%d-bit, groups of %d, %v scales\t%.3f\n",
-					e.Name, e.SourceDType, e.Quant.Shape, e.Quant.Bits, e.Quant.GroupSize, e.Quant.Format, bpw)
+					e.Name, src, e.Quant.Shape, e.Quant.Bits, e.Quant.GroupSize, e.Quant.Format, bpw)
 			}
 			w.Flush()
 			fmt.Fprintf(cmd.OutOrStdout(), "%d tensors, %s parameters, %s of tensor data", len(entries), countString(params), bytesString(bytes))

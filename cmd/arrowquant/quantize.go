@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/spf13/cobra"
 
+	"github.com/arrowquant/arrowquant/arrowio"
 	"github.com/arrowquant/arrowquant/convert"
 	"github.com/arrowquant/arrowquant/quant"
 	"github.com/arrowquant/arrowquant/safetensors"
@@ -59,7 +63,7 @@ model.safetensors.index.json) gives a folder with the same shards.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and the output size without writing")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
 	fl.StringVar(&f.scales, "scales", "f16", "storage of scales and zero points: f16 (float32 where float16 cannot hold them) or f32")
-	fl.StringVar(&f.format, "format", "", "output format: safetensors (default; inferred from the output's extension)")
+	fl.StringVar(&f.format, "format", "", "output format: safetensors, parquet or arrow (default: from the output's extension, else safetensors)")
 	return cmd
 }
 
@@ -89,9 +93,9 @@ func (f quantizeFlags) options() (convert.Options, error) {
 		return o, usagef("invalid --scales %q: must be f16 or f32", f.scales)
 	}
 	switch f.format {
-	case "", "safetensors":
+	case "", "safetensors", "parquet", "arrow":
 	default:
-		return o, usagef("invalid --format %q: must be safetensors", f.format)
+		return o, usagef("invalid --format %q: must be safetensors, parquet or arrow", f.format)
 	}
 	for _, k := range f.keep {
 		re, err := regexp.Compile(k)
@@ -105,14 +109,37 @@ func (f quantizeFlags) options() (convert.Options, error) {
 	return o, nil
 }
 
+// outputFormat is the format to write: --format, else the output's extension.
+func (f quantizeFlags) outputFormat() (string, error) {
+	ext := strings.ToLower(filepath.Ext(f.output))
+	byExt := map[string]string{".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".arrows": "arrow", ".ipc": "arrow", ".feather": "arrow"}[ext]
+	switch {
+	case f.format == "":
+		if byExt == "" {
+			return "safetensors", nil
+		}
+		return byExt, nil
+	case f.format == "safetensors" && byExt != "", f.format != "safetensors" && byExt != f.format:
+		return "", usagef("--format %s does not match the output's extension %q", f.format, ext)
+	}
+	return f.format, nil
+}
+
 func runQuantize(cmd *cobra.Command, input string, f quantizeFlags) error {
 	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	format, err := f.outputFormat()
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
 	if f.quiet {
 		out = io.Discard
+	}
+	if convert.IsTable(input) {
+		return runQuantizeTable(cmd, input, format, f, opts, out)
 	}
 	m, err := safetensors.OpenModel(input)
 	if err != nil {
@@ -127,7 +154,12 @@ func runQuantize(cmd *cobra.Command, input string, f quantizeFlags) error {
 		printPlan(cmd.OutOrStdout(), plan)
 		return nil
 	}
-	sink, err := convert.NewSafetensorsSink(f.output, plan, f.continueOnError)
+	var sink convert.Sink
+	if format == "safetensors" {
+		sink, err = convert.NewSafetensorsSink(f.output, plan, f.continueOnError)
+	} else {
+		sink, err = convert.NewTableSink(f.output, shardPaths(m))
+	}
 	if err != nil {
 		return err
 	}
@@ -153,12 +185,80 @@ func runQuantize(cmd *cobra.Command, input string, f quantizeFlags) error {
 	}
 	size, _ := convert.Size(f.output)
 	printSummary(out, rep, f.output, size, opts.Batch.Workers)
+	if n := convert.Dropped(sink); n > 0 && !f.quiet {
+		fmt.Fprintf(cmd.ErrOrStderr(), "arrowquant: note: a result table holds quantized layers only; the %d kept tensors are not in %s\n", n, f.output)
+	}
 	if f.report != "" {
 		if err := writeReport(f.report, rep); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// runQuantizeTable quantizes an input table (Parquet or Arrow IPC with
+// layer_name, weights and shape columns) into a result table.
+func runQuantizeTable(cmd *cobra.Command, input, format string, f quantizeFlags, opts convert.Options, out io.Writer) error {
+	if format == "safetensors" {
+		return usagef("%s is a table: write a result table with -o OUT.parquet or -o OUT.arrow", input)
+	}
+	if f.dryRun {
+		return usagef("--dry-run plans safetensors models only")
+	}
+	tbl, closeTable, err := arrowio.OpenTable(input)
+	if err != nil {
+		return err
+	}
+	defer closeTable()
+	w, err := arrowio.Create(f.output, &arrowio.CreateOptions{Refuse: []string{input}})
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	bar := newProgress(out, cmd.ErrOrStderr(), tableParams(tbl), f.quiet)
+	opts.Batch.Progress = bar.update
+	rep, err := convert.QuantizeTable(cmd.Context(), input, tbl, w, opts)
+	bar.finish(err == nil || errors.Is(err, convert.ErrSomeLayersFailed))
+	if err != nil && !errors.Is(err, convert.ErrSomeLayersFailed) {
+		if cmd.Context().Err() != nil {
+			return fmt.Errorf("interrupted: %s was not written", f.output)
+		}
+		return fmt.Errorf("%s: %w", input, err)
+	}
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "arrowquant: warning: %s: %v\n", input, err)
+	}
+	size, _ := convert.Size(f.output)
+	printSummary(out, rep, f.output, size, opts.Batch.Workers)
+	if f.report != "" {
+		return writeReport(f.report, rep)
+	}
+	return nil
+}
+
+// tableParams counts the weights of an input table for the progress bar,
+// through views of its buffers; 0 (no bar) if the table cannot be read, in
+// which case quantizing it reports why.
+func tableParams(tbl arrow.Table) int64 {
+	tr := array.NewTableReader(tbl, -1)
+	defer tr.Release()
+	layers, release, _ := arrowio.Layers(tr)
+	if release != nil {
+		defer release()
+	}
+	var n int64
+	for _, l := range layers {
+		n += int64(len(l.Data) / max(l.DType.Size(), 1))
+	}
+	return n
+}
+
+func shardPaths(m *safetensors.Model) []string {
+	var paths []string
+	for _, s := range m.Shards {
+		paths = append(paths, s.Path)
+	}
+	return paths
 }
 
 func workersOr(n int) int {

@@ -11,6 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"github.com/arrowquant/arrowquant/internal/mmap"
 )
 
 // Magic bytes of the formats OpenTable recognises.
@@ -56,7 +58,7 @@ func OpenTable(path string) (tbl arrow.Table, close func() error, err error) {
 	if int64(int(st.Size())) != st.Size() {
 		return nil, nil, &FormatError{Path: path, Err: errors.New("the file is too large to map")}
 	}
-	data, unmap, err := mapFile(f, int(st.Size()))
+	data, unmap, err := mmap.Map(f, int(st.Size()))
 	if err != nil {
 		return nil, nil, fmt.Errorf("arrowio: mapping %s: %w", path, err)
 	}

@@ -408,3 +408,29 @@ func waitForGoroutines(t *testing.T, before int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestLayerErrorsTellsLayerProblemsFromTheRest(t *testing.T) {
+	a, b := &LayerError{Layer: "a", Err: quant.ErrEmpty}, &LayerError{Layer: "b", Err: quant.ErrEmpty}
+	tests := []struct {
+		name string
+		err  error
+		want int // -1 for nil
+	}{
+		{"nil has none", nil, -1},
+		{"one layer error", a, 1},
+		{"joined layer errors keep their order", errors.Join(a, b), 2},
+		{"a cancellation is not a layer error", context.Canceled, -1},
+		{"a mixture is not only layer errors", errors.Join(a, context.Canceled), -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := LayerErrors(tt.err)
+			if (tt.want < 0) != (got == nil) || tt.want >= 0 && len(got) != tt.want {
+				t.Fatalf("got %v", got)
+			}
+			if tt.want == 2 && (got[0] != a || got[1] != b) {
+				t.Fatal("order lost")
+			}
+		})
+	}
+}

@@ -30,7 +30,7 @@ func Quantize(ctx context.Context, layers []Layer, opts Options) ([]*Result, err
 		results = append(results, r)
 		return nil
 	})
-	if err != nil && (!opts.ContinueOnError || !onlyLayerErrors(err)) {
+	if err != nil && (!opts.ContinueOnError || LayerErrors(err) == nil) {
 		return nil, err
 	}
 	return results, err
@@ -313,18 +313,4 @@ func (w *worker) source(j *job, s span) []float32 {
 		quant.DecodeBFloat16(dst, b)
 	}
 	return dst
-}
-
-// onlyLayerErrors reports whether err consists of *LayerError values alone.
-func onlyLayerErrors(err error) bool {
-	if u, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range u.Unwrap() {
-			if !onlyLayerErrors(e) {
-				return false
-			}
-		}
-		return true
-	}
-	_, ok := err.(*LayerError)
-	return ok
 }

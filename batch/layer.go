@@ -94,6 +94,31 @@ func (e *LayerError) Error() string { return fmt.Sprintf("layer %q: %v", e.Layer
 // Unwrap returns the underlying problem.
 func (e *LayerError) Unwrap() error { return e.Err }
 
+// LayerErrors returns the *LayerError values that err, an error from
+// Quantize or Stream, is made of, in name order; nil if err is nil or holds
+// anything else (invalid options, a cancellation, an error from emit).
+func LayerErrors(err error) []*LayerError {
+	var out []*LayerError
+	var walk func(error) bool
+	walk = func(err error) bool {
+		if u, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range u.Unwrap() {
+				if !walk(e) {
+					return false
+				}
+			}
+			return true
+		}
+		le, ok := err.(*LayerError)
+		out = append(out, le)
+		return ok
+	}
+	if err == nil || !walk(err) {
+		return nil
+	}
+	return out
+}
+
 // DTypeError reports a source element type the engine cannot read.
 type DTypeError struct{ DType DType }
 

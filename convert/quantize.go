@@ -40,7 +40,7 @@ func Quantize(ctx context.Context, plan *Plan, sink Sink, opts Options) (rep *Re
 		rep.quantized(r)
 		return nil
 	})
-	if streamErr != nil && (!opts.Batch.ContinueOnError || ctx.Err() != nil || layerErrors(streamErr) == nil) {
+	if streamErr != nil && (!opts.Batch.ContinueOnError || ctx.Err() != nil || batch.LayerErrors(streamErr) == nil) {
 		return nil, withFiles(plan, streamErr)
 	}
 	for _, e := range plan.Entries {
@@ -67,7 +67,7 @@ var ErrSomeLayersFailed = errors.New("some layers could not be quantized and wer
 
 // withFiles prefixes every layer error with the file the layer came from.
 func withFiles(plan *Plan, err error) error {
-	les := layerErrors(err)
+	les := batch.LayerErrors(err)
 	if les == nil {
 		return err
 	}
@@ -79,33 +79,6 @@ func withFiles(plan *Plan, err error) error {
 		}
 	}
 	return errors.Join(out...)
-}
-
-// layerErrors returns the *batch.LayerError values err is made of, or nil
-// if anything else is in it (a cancellation, an I/O error).
-func layerErrors(err error) []*batch.LayerError {
-	var out []*batch.LayerError
-	var walk func(error) bool
-	walk = func(err error) bool {
-		if u, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range u.Unwrap() {
-				if !walk(e) {
-					return false
-				}
-			}
-			return true
-		}
-		var le *batch.LayerError
-		if !errors.As(err, &le) {
-			return false
-		}
-		out = append(out, le)
-		return true
-	}
-	if err == nil || !walk(err) {
-		return nil
-	}
-	return out
 }
 
 // finite returns a pointer to v, or nil when v is infinite (exact decoding),

@@ -73,7 +73,7 @@ func (r *Report) quantized(res *batch.Result) {
 
 // failed records the reasons of the layers that could not be quantized.
 func (r *Report) failed(err error) {
-	for _, le := range layerErrors(err) {
+	for _, le := range batch.LayerErrors(err) {
 		if l := r.layer(le.Layer); l != nil {
 			l.Reason = le.Err.Error()
 		}

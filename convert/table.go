@@ -86,7 +86,7 @@ func QuantizeTable(ctx context.Context, input string, tbl arrow.Table, w arrowio
 		rep.quantized(r)
 		return nil
 	})
-	if streamErr != nil && (!opts.Batch.ContinueOnError || ctx.Err() != nil || layerErrors(streamErr) == nil) {
+	if streamErr != nil && (!opts.Batch.ContinueOnError || ctx.Err() != nil || batch.LayerErrors(streamErr) == nil) {
 		return nil, streamErr
 	}
 	if err := w.Commit(); err != nil {
@@ -94,7 +94,7 @@ func QuantizeTable(ctx context.Context, input string, tbl arrow.Table, w arrowio
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	if streamErr != nil {
-		for _, le := range layerErrors(streamErr) {
+		for _, le := range batch.LayerErrors(streamErr) {
 			rep.Layers = append(rep.Layers, LayerReport{Name: le.Layer, File: input, Action: "failed"})
 		}
 		slices.SortFunc(rep.Layers, func(a, b LayerReport) int { return strings.Compare(a.Name, b.Name) })

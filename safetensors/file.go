@@ -6,6 +6,8 @@ import (
 	"os"
 	"slices"
 	"strconv"
+
+	"github.com/arrowquant/arrowquant/internal/mmap"
 )
 
 // A Tensor is one named tensor of a file.
@@ -66,7 +68,7 @@ func Open(path string) (*File, error) {
 	if size != int64(int(size)) {
 		return nil, &UnsupportedError{File: path, Msg: fmt.Sprintf("file is %d bytes, too large to map on a %d-bit system", size, strconv.IntSize)}
 	}
-	data, unmap, err := mapFile(fh, int(size))
+	data, unmap, err := mmap.Map(fh, int(size))
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: mapping %s: %w", path, err)
 	}

@@ -79,41 +79,12 @@ func codeOf(err error) int {
 		return codeArgument
 	case errors.Is(err, context.Canceled):
 		return codeCancelled
-	case len(layerErrors(err)) > 0 && onlyLayerErrors(err):
+	case batch.LayerErrors(err) != nil:
 		return codeLayers
 	case errors.As(err, &oe):
 		return codeOption
 	}
 	return codeInternal
-}
-
-// layerErrors flattens the joined error of a batch into its *batch.LayerError
-// values, in the order the engine reported them (name order).
-func layerErrors(err error) []*batch.LayerError {
-	if le, ok := err.(*batch.LayerError); ok {
-		return []*batch.LayerError{le}
-	}
-	var out []*batch.LayerError
-	if u, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range u.Unwrap() {
-			out = append(out, layerErrors(e)...)
-		}
-	}
-	return out
-}
-
-// onlyLayerErrors reports whether err is made of *batch.LayerError values alone.
-func onlyLayerErrors(err error) bool {
-	if u, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range u.Unwrap() {
-			if !onlyLayerErrors(e) {
-				return false
-			}
-		}
-		return true
-	}
-	_, ok := err.(*batch.LayerError)
-	return ok
 }
 
 // statusOf classifies the problem of one layer.

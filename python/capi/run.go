@@ -93,7 +93,7 @@ func quantize(ctx context.Context, layers []*layerIO, req request) error {
 		l.status = statusOK
 		return nil
 	})
-	for _, le := range layerErrors(err) {
+	for _, le := range batch.LayerErrors(err) {
 		l := layers[index[le.Layer]]
 		l.status, l.err = statusOf(le.Err), le.Err
 		var nf *quant.NonFiniteError

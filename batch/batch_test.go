@@ -434,3 +434,31 @@ func TestLayerErrorsTellsLayerProblemsFromTheRest(t *testing.T) {
 		})
 	}
 }
+
+func TestResultsGoStraightIntoCallerBuffers(t *testing.T) {
+	layer, _ := randomLayer(rand.New(rand.NewPCG(2, 2)), "w", 30, 500)
+	want, err := Quantize(context.Background(), []Layer{layer}, Options{Workers: 2, ChunkElements: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := quant.NewLayout(layer.Shape, quant.Params{})
+	dest := &Destination{Codes: make([]byte, l.CodesLen()), Scales: make([]float32, l.ParamsLen()), ZeroPoints: make([]float32, l.ParamsLen())}
+	for i := range dest.Codes {
+		dest.Codes[i] = 0xAA // every byte must be overwritten, padding included
+	}
+	layer.Dest = dest
+	got, err := Quantize(context.Background(), []Layer{layer}, Options{Workers: 2, ChunkElements: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameResults(t, want, got)
+	if &got[0].Codes[0] != &dest.Codes[0] || &got[0].Scales[0] != &dest.Scales[0] {
+		t.Fatal("the result does not share the destination")
+	}
+	layer.Dest = &Destination{Codes: dest.Codes[1:], Scales: dest.Scales, ZeroPoints: dest.ZeroPoints}
+	_, err = Quantize(context.Background(), []Layer{layer}, Options{})
+	var le *LayerError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "destination holds") {
+		t.Fatalf("a short destination: %v", err)
+	}
+}

@@ -208,9 +208,15 @@ func (r *run) callEmit(res *Result) (err error) {
 
 // start allocates the layer's result just before its first chunk is sent.
 func (j *job) start(p quant.Params) {
-	t, err := quant.NewTensor(j.layer.Shape, p)
-	if err != nil {
-		panic(err) // plan validated the shape and the parameters
+	var t *quant.Tensor
+	if d := j.layer.Dest; d != nil {
+		t = &quant.Tensor{Shape: append([]int(nil), j.layer.Shape...), Bits: p.Bits, GroupSize: p.GroupSize, Format: p.Scales,
+			Codes: d.Codes, Scales: d.Scales, ZeroPoints: d.ZeroPoints}
+	} else {
+		var err error
+		if t, err = quant.NewTensor(j.layer.Shape, p); err != nil {
+			panic(err) // plan validated the shape and the parameters
+		}
 	}
 	j.result = &Result{Name: j.layer.Name, SourceDType: j.layer.DType, Tensor: *t}
 	j.sums = make([]quant.Sums, len(j.spans))

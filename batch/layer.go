@@ -57,6 +57,20 @@ type Layer struct {
 	Shape []int
 	DType DType
 	Data  []byte // little-endian elements, row-major; len = DType.Size() × product of Shape
+
+	// Dest, if set, is where the engine writes the layer's result instead of
+	// memory it allocates; the Result then shares these slices. It lets a
+	// caller that owns the output buffers (the Python binding) skip a copy.
+	Dest *Destination
+}
+
+// Destination is caller-owned memory for one layer's result. Its lengths
+// must be exactly those of the layer's quant.Layout: CodesLen bytes of
+// codes and ParamsLen scales and zero points. The engine overwrites all of it.
+type Destination struct {
+	Codes      []byte
+	Scales     []float32
+	ZeroPoints []float32
 }
 
 // Float32Layer returns a Layer that views data without copying it.

@@ -82,6 +82,10 @@ func (j *job) check(p quant.Params) error {
 		return &quant.ShapeError{Shape: j.layer.Shape, Elements: int64(len(j.layer.Data) / size),
 			Reason: fmt.Sprintf("does not match the data (%d bytes of %v)", len(j.layer.Data), j.layer.DType)}
 	}
+	if d := j.layer.Dest; d != nil && (len(d.Codes) != l.CodesLen() || len(d.Scales) != l.ParamsLen() || len(d.ZeroPoints) != l.ParamsLen()) {
+		return fmt.Errorf("destination holds %d code bytes, %d scales and %d zero points; shape %v at %d bits in groups of %d needs %d, %d and %d",
+			len(d.Codes), len(d.Scales), len(d.ZeroPoints), j.layer.Shape, p.Bits, p.GroupSize, l.CodesLen(), l.ParamsLen(), l.ParamsLen())
+	}
 	j.layout, j.elements = l, int64(l.Elements())
 	return nil
 }

@@ -19,7 +19,8 @@ type layerIO struct {
 	shape []int
 	data  []byte // little-endian float32, row-major; read in place, never written
 
-	// Destinations, written only when the layer succeeds.
+	// Destinations, which the engine fills in place; their content is
+	// meaningful only when the layer succeeds.
 	codes              []byte
 	scales, zeroPoints []float32
 
@@ -76,21 +77,17 @@ func quantize(ctx context.Context, layers []*layerIO, req request) error {
 		if err := l.checkBuffers(p); err != nil {
 			return err
 		}
-		in[i] = batch.Layer{Name: l.name, Shape: l.shape, DType: batch.Float32, Data: l.data}
+		in[i] = batch.Layer{Name: l.name, Shape: l.shape, DType: batch.Float32, Data: l.data,
+			Dest: &batch.Destination{Codes: l.codes, Scales: l.scales, ZeroPoints: l.zeroPoints}}
 	}
 	opts := batch.Options{Bits: req.bits, GroupSize: req.groupSize, ContinueOnError: req.continueOnError}
 	if req.progress != nil {
 		opts.Progress = func(name string, fraction float64) { req.progress(index[name], fraction) }
 	}
+	// The engine writes each layer straight into the caller's buffers
+	// (batch.Layer.Dest): emitting a layer only settles its status.
 	err := batch.Stream(ctx, in, opts, func(r *batch.Result) error {
-		l := layers[index[r.Name]]
-		if len(r.Codes) != len(l.codes) || len(r.Scales) != len(l.scales) || len(r.ZeroPoints) != len(l.zeroPoints) {
-			return &internalError{fmt.Sprintf("result of layer %q does not fit the buffers checked before the run", r.Name)}
-		}
-		copy(l.codes, r.Codes)
-		copy(l.scales, r.Scales)
-		copy(l.zeroPoints, r.ZeroPoints)
-		l.status = statusOK
+		layers[index[r.Name]].status = statusOK
 		return nil
 	})
 	for _, le := range batch.LayerErrors(err) {

@@ -21,6 +21,10 @@ var halves = func() *[1 << 16]float32 {
 func DecodeFloat16(dst []float32, src []byte) {
 	dst = dst[:len(src)/2]
 	if h, ok := uint16s(src); ok {
+		if n := len(h) &^ 7; useF16C && n > 0 {
+			decodeHalvesF16C(dst[:n], h[:n])
+			dst, h = dst[n:], h[n:]
+		}
 		for i, v := range h {
 			dst[i] = halves[v]
 		}

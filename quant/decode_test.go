@@ -29,3 +29,33 @@ func TestDecodersAgreeAlignedAndUnaligned(t *testing.T) {
 		}
 	}
 }
+
+func TestTheF16CKernelRunsWhereTheProcessorHasIt(t *testing.T) {
+	if !useF16C {
+		t.Skip("no F16C kernel in this build or on this processor: the table decoder was tested")
+	}
+	src := make([]uint16, 1<<16)
+	for i := range src {
+		src[i] = uint16(i)
+	}
+	dst := make([]float32, len(src))
+	decodeHalvesF16C(dst, src)
+	for i, v := range dst {
+		if math.Float32bits(v) != math.Float32bits(HalfToFloat32(uint16(i))) {
+			t.Fatalf("F16C decodes %#04x to %v (%#08x), want %v", i, v, math.Float32bits(v), HalfToFloat32(uint16(i)))
+		}
+	}
+}
+
+func BenchmarkDecodeFloat16(b *testing.B) {
+	src := make([]byte, 2<<20)
+	for i := range src {
+		src[i] = byte(i * 7)
+	}
+	dst := make([]float32, len(src)/2)
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		DecodeFloat16(dst, src)
+	}
+	b.ReportMetric(float64(len(dst))*float64(b.N)/b.Elapsed().Seconds(), "params/s")
+}

@@ -112,7 +112,7 @@ func newWriter(path string, meta map[string]string, names []string, slots []slot
 		w.Abort()
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	w.buf = bufio.NewWriterSize(w.f, 1<<20)
+	w.buf = bufio.NewWriterSize(newWriteback(w.f, 8+w.headerLen), 1<<20)
 	return w, nil
 }
 

@@ -170,11 +170,25 @@ func runQuantize(cmd *cobra.Command, input string, f quantizeFlags) error {
 			total += e.Tensor.NumElements()
 		}
 	}
+	err = report(cmd, f, out, total, &opts, func() (*convert.Report, error) {
+		return convert.Quantize(cmd.Context(), plan, sink, opts)
+	})
+	if n := convert.Dropped(sink); err == nil && n > 0 && !f.quiet {
+		fmt.Fprintf(cmd.ErrOrStderr(), "arrowquant: note: a result table holds quantized layers only; the %d kept tensors are not in %s\n", n, f.output)
+	}
+	return err
+}
+
+// report runs a conversion with a progress display for total parameters,
+// then prints its summary and writes --report. A conversion that went on
+// past bad layers (--continue-on-error) is a success with a warning.
+func report(cmd *cobra.Command, f quantizeFlags, out io.Writer, total int64, opts *convert.Options, run func() (*convert.Report, error)) error {
 	bar := newProgress(out, cmd.ErrOrStderr(), total, f.quiet)
-	opts.Batch.Progress = bar.update
-	rep, err := convert.Quantize(cmd.Context(), plan, sink, opts)
-	bar.finish(err == nil || errors.Is(err, convert.ErrSomeLayersFailed))
-	if err != nil && !errors.Is(err, convert.ErrSomeLayersFailed) {
+	opts.Batch.Progress = bar.update // run reads opts after this
+	rep, err := run()
+	partial := errors.Is(err, convert.ErrSomeLayersFailed)
+	bar.finish(err == nil || partial)
+	if err != nil && !partial {
 		if cmd.Context().Err() != nil {
 			return fmt.Errorf("interrupted: %s was not written", f.output)
 		}
@@ -185,16 +199,12 @@ func runQuantize(cmd *cobra.Command, input string, f quantizeFlags) error {
 	}
 	size, _ := convert.Size(f.output)
 	printSummary(out, rep, f.output, size, opts.Batch.Workers)
-	if n := convert.Dropped(sink); n > 0 && !f.quiet {
-		fmt.Fprintf(cmd.ErrOrStderr(), "arrowquant: note: a result table holds quantized layers only; the %d kept tensors are not in %s\n", n, f.output)
-	}
 	if f.report != "" {
-		if err := writeReport(f.report, rep); err != nil {
-			return err
-		}
+		return writeReport(f.report, rep)
 	}
 	return nil
 }
+
 
 // runQuantizeTable quantizes an input table (Parquet or Arrow IPC with
 // layer_name, weights and shape columns) into a result table.
@@ -215,25 +225,13 @@ func runQuantizeTable(cmd *cobra.Command, input, format string, f quantizeFlags,
 		return err
 	}
 	defer w.Abort()
-	bar := newProgress(out, cmd.ErrOrStderr(), tableParams(tbl), f.quiet)
-	opts.Batch.Progress = bar.update
-	rep, err := convert.QuantizeTable(cmd.Context(), input, tbl, w, opts)
-	bar.finish(err == nil || errors.Is(err, convert.ErrSomeLayersFailed))
-	if err != nil && !errors.Is(err, convert.ErrSomeLayersFailed) {
-		if cmd.Context().Err() != nil {
-			return fmt.Errorf("interrupted: %s was not written", f.output)
+	return report(cmd, f, out, tableParams(tbl), &opts, func() (*convert.Report, error) {
+		rep, err := convert.QuantizeTable(cmd.Context(), input, tbl, w, opts)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", input, err)
 		}
-		return fmt.Errorf("%s: %w", input, err)
-	}
-	if err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "arrowquant: warning: %s: %v\n", input, err)
-	}
-	size, _ := convert.Size(f.output)
-	printSummary(out, rep, f.output, size, opts.Batch.Workers)
-	if f.report != "" {
-		return writeReport(f.report, rep)
-	}
-	return nil
+		return rep, err
+	})
 }
 
 // tableParams counts the weights of an input table for the progress bar,

@@ -205,7 +205,6 @@ func report(cmd *cobra.Command, f quantizeFlags, out io.Writer, total int64, opt
 	return nil
 }
 
-
 // runQuantizeTable quantizes an input table (Parquet or Arrow IPC with
 // layer_name, weights and shape columns) into a result table.
 func runQuantizeTable(cmd *cobra.Command, input, format string, f quantizeFlags, opts convert.Options, out io.Writer) error {

@@ -2,14 +2,13 @@ package arrowio
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/arrowquant/arrowquant/batch"
+
+	"github.com/arrowquant/arrowquant/internal/atomicfile"
 )
 
 // Writer writes a result table (see ResultSchema) to a file one layer at a
@@ -79,13 +78,13 @@ func Create(path string, opts *CreateOptions) (Writer, error) {
 // output is the temporary file behind a Writer, and the checks every
 // Writer makes on the results it is given.
 type output struct {
-	path, tmp string
-	f         *os.File
-	buf       *bufio.Writer
-	last      string // name of the last layer written
-	layers    int
-	err       error // first I/O error; every later call returns it
-	done      bool  // Commit or Abort has run
+	path   string
+	f      *atomicfile.File
+	buf    *bufio.Writer
+	last   string // name of the last layer written
+	layers int
+	err    error // first I/O error; every later call returns it
+	done   bool  // Commit or Abort has run
 }
 
 // create checks the destination and creates the temporary file beside it.
@@ -94,48 +93,11 @@ func create(path string, opts *CreateOptions) (*output, error) {
 	if opts != nil {
 		refuse = opts.Refuse
 	}
-	if err := checkDestination(path, refuse); err != nil {
-		return nil, err
-	}
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := atomicfile.Create(path, refuse)
 	if err != nil {
 		return nil, fmt.Errorf("arrowio: %w", err)
 	}
-	// CreateTemp makes the file private; the result is an ordinary file.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("arrowio: %w", err)
-	}
-	return &output{path: path, tmp: f.Name(), f: f, buf: bufio.NewWriterSize(f, 1<<20)}, nil
-}
-
-// checkDestination refuses a path that is a directory or one of refuse.
-func checkDestination(path string, refuse []string) error {
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("arrowio: %w", err)
-	}
-	if st.IsDir() {
-		return fmt.Errorf("arrowio: %s is a directory", path)
-	}
-	for _, r := range refuse {
-		rst, err := os.Stat(r)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("arrowio: %w", err)
-		}
-		if os.SameFile(st, rst) {
-			return fmt.Errorf("arrowio: refusing to overwrite the input %s with %s", r, path)
-		}
-	}
-	return nil
+	return &output{path: path, f: f, buf: bufio.NewWriterSize(f, 1<<20)}, nil
 }
 
 // Write implements io.Writer for the format encoders, remembering the
@@ -146,7 +108,7 @@ func (o *output) Write(p []byte) (int, error) {
 	}
 	n, err := o.buf.Write(p)
 	if err != nil {
-		o.err = fmt.Errorf("arrowio: writing %s: %w", o.tmp, err)
+		o.err = fmt.Errorf("arrowio: writing %s: %w", o.f.Name(), err)
 	}
 	return n, o.err
 }
@@ -190,22 +152,14 @@ func (o *output) commit() error {
 	}
 	o.done = true
 	if o.err != nil {
-		o.f.Close()
-		os.Remove(o.tmp)
+		o.f.Abort()
 		return o.err
 	}
-	err := o.buf.Flush()
-	if err == nil {
-		err = o.f.Sync()
+	if err := o.buf.Flush(); err != nil {
+		o.f.Abort()
+		return fmt.Errorf("arrowio: committing %s: %w", o.path, err)
 	}
-	if cerr := o.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(o.tmp, o.path)
-	}
-	if err != nil {
-		os.Remove(o.tmp)
+	if err := o.f.Commit(); err != nil {
 		return fmt.Errorf("arrowio: committing %s: %w", o.path, err)
 	}
 	return nil
@@ -217,8 +171,7 @@ func (o *output) abort() error {
 		return nil
 	}
 	o.done = true
-	o.f.Close()
-	if err := os.Remove(o.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := o.f.Abort(); err != nil {
 		return fmt.Errorf("arrowio: %w", err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/arrowquant/arrowquant/internal/atomicfile"
 )
 
 // IndexFile is the name of the index of a sharded model folder, as the
@@ -132,36 +134,9 @@ func WriteIndex(dir string, metadata map[string]any, weightMap map[string]string
 }
 
 // writeAtomic writes r to path through a temporary file and a rename.
-func writeAtomic(path string, r io.Reader) (err error) {
-	if err := checkDestination(path, nil); err != nil {
-		return err
-	}
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
+func writeAtomic(path string, r io.Reader) error {
+	if err := atomicfile.WriteFile(path, r, nil); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	syncDir(filepath.Dir(path))
 	return nil
 }

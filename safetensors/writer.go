@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"cmp"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/arrowquant/arrowquant/internal/atomicfile"
 )
 
 // A PlannedTensor announces a tensor to Create: its name and the largest
@@ -42,8 +40,8 @@ type CreateOptions struct {
 // deferred) to remove the temporary file on every other path. A Writer is
 // not safe for concurrent use.
 type Writer struct {
-	path, tmp string
-	f         *os.File
+	path      string
+	f         *atomicfile.File
 	buf       *bufio.Writer
 	meta      map[string]string
 	slots     []slot // sorted by name
@@ -90,57 +88,21 @@ func newWriter(path string, meta map[string]string, names []string, slots []slot
 	if err := checkNames(path, meta, names); err != nil {
 		return nil, err
 	}
-	if err := checkDestination(path, refuse); err != nil {
-		return nil, err
-	}
 	slices.SortFunc(slots, func(a, b slot) int { return cmp.Compare(a.name, b.name) })
 	w := &Writer{path: path, meta: maps.Clone(meta), slots: slots}
 	var err error
 	if w.headerLen, w.used, err = reserve(w.meta, w.slots); err != nil {
 		return nil, err
 	}
-	dir, base := filepath.Split(path)
-	if w.f, err = os.CreateTemp(dir, "."+base+".tmp-*"); err != nil {
+	if w.f, err = atomicfile.Create(path, refuse); err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	w.tmp = w.f.Name()
-	// CreateTemp makes the file private; the result is an ordinary file.
-	if err = w.f.Chmod(0o644); err == nil {
-		_, err = w.f.Seek(8+w.headerLen, 0)
-	}
-	if err != nil {
+	if _, err = w.f.Seek(8+w.headerLen, 0); err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	w.buf = bufio.NewWriterSize(newWriteback(w.f, 8+w.headerLen), 1<<20)
+	w.buf = bufio.NewWriterSize(newWriteback(w.f.File, 8+w.headerLen), 1<<20)
 	return w, nil
-}
-
-// checkDestination refuses a path that is a directory or one of refuse.
-func checkDestination(path string, refuse []string) error {
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if st.IsDir() {
-		return errorf(path, "", "is a directory")
-	}
-	for _, r := range refuse {
-		rst, err := os.Stat(r)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("safetensors: %w", err)
-		}
-		if os.SameFile(st, rst) {
-			return errorf(path, "", "refusing to overwrite the input %s", r)
-		}
-	}
-	return nil
 }
 
 // WriteTensor writes the tensor name, which must be in the plan and not
@@ -182,7 +144,7 @@ func (w *Writer) WriteTensor(name string, dtype DType, shape []int64, data []byt
 		return errorf(w.path, name, "shape %v does not fit in the header room reserved by Create", shape)
 	}
 	if _, err := w.buf.Write(data); err != nil {
-		w.err = fmt.Errorf("safetensors: writing %s: %w", w.tmp, err)
+		w.err = fmt.Errorf("safetensors: writing %s: %w", w.f.Name(), err)
 		return w.err
 	}
 	s.e, s.written = e, true
@@ -271,24 +233,15 @@ func (w *Writer) Commit() (err error) {
 		return err
 	}
 	if err := w.buf.Flush(); err != nil {
-		return fmt.Errorf("safetensors: writing %s: %w", w.tmp, err)
+		return fmt.Errorf("safetensors: writing %s: %w", w.f.Name(), err)
 	}
 	if _, err := w.f.WriteAt(head, 0); err != nil {
-		return fmt.Errorf("safetensors: writing %s: %w", w.tmp, err)
+		return fmt.Errorf("safetensors: writing %s: %w", w.f.Name(), err)
 	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	err = w.f.Close()
-	w.f = nil
-	if err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := os.Rename(w.tmp, w.path); err != nil {
+	if err := w.f.Commit(); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
 	w.done = true
-	syncDir(filepath.Dir(w.path))
 	return nil
 }
 
@@ -308,15 +261,6 @@ func headerBytes(meta map[string]string, entries []entry, headerLen int64) ([]by
 	return b, nil
 }
 
-// syncDir makes a rename in dir durable where the system allows; a failure
-// only weakens durability, not correctness, so it is ignored.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
-
 // Abort stops writing and removes the temporary file. After Commit it does
 // nothing, so it can be deferred right after Create.
 func (w *Writer) Abort() error {
@@ -324,11 +268,7 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
-	if w.f != nil {
-		w.f.Close()
-		w.f = nil
-	}
-	if err := os.Remove(w.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := w.f.Abort(); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 )
 
@@ -33,5 +32,3 @@ func countString(n int64) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
-
-func dirOf(path string) string { return filepath.Dir(path) }

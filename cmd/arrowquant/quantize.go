@@ -1,11 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/arrowquant/arrowquant/arrowio"
 	"github.com/arrowquant/arrowquant/convert"
+	"github.com/arrowquant/arrowquant/internal/atomicfile"
 	"github.com/arrowquant/arrowquant/quant"
 	"github.com/arrowquant/arrowquant/safetensors"
 )
@@ -329,17 +330,5 @@ func writeReport(path string, rep *convert.Report) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dirOf(path), ".report-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, bytes.NewReader(append(b, '\n')), nil)
 }

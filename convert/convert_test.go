@@ -377,3 +377,27 @@ func dirNames(t *testing.T, dir string) []string {
 }
 
 func optionsBits(bits int) batch.Options { return batch.Options{Bits: bits} }
+
+func TestSourceMetadataIsKeptBesideTheDescription(t *testing.T) {
+	dir := t.TempDir()
+	in := writeModel(t, dir, -1)
+	out := filepath.Join(dir, "q.safetensors")
+	if _, err := quantizeTo(t, in, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := safetensors.OpenModel(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Metadata["format"] != "pt" {
+		t.Fatalf("source metadata lost: %v", m.Metadata)
+	}
+	desc := m.Metadata[MetadataKey]
+	if !strings.Contains(desc, `"format_version":1`) || !strings.Contains(desc, `"a.weight":{"bits":4,"group_size":128,"shape":[64,64],"dtype":"F32"}`) {
+		t.Fatalf("description %s", desc)
+	}
+	if strings.Contains(desc, "b.bias") {
+		t.Fatal("a kept tensor is described as quantized")
+	}
+}

@@ -32,3 +32,23 @@ func pack4AVX2(dst []byte, codes []uint8)
 //
 //go:noescape
 func pack2AVX2(dst []byte, codes []uint8)
+
+// encodeRowAVX2 encodes a row whose groups all take the fast path, one
+// group of gs elements after another (the last may be shorter), and adds
+// every group's sums to acc exactly as QuantizeBlock adds those of
+// encodeSums: the same results bit for bit, without a call and its set-up
+// per group. gs and len(x) must be positive multiples of 8.
+//
+//go:noescape
+func encodeRowAVX2(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, acc *rowSums)
+
+// useAVX512 says whether encodeRowAVX512 runs instead of encodeRowAVX2: it
+// needs AVX-512 F, DQ (VRANGEPD) and VL, with operating-system support for
+// the Z registers, which x/sys/cpu checks.
+var useAVX512 = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL
+
+// encodeRowAVX512 is encodeRowAVX2 in 512-bit registers, with the same
+// results bit for bit.
+//
+//go:noescape
+func encodeRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, acc *rowSums)

@@ -12,6 +12,47 @@
 	VADDSD       tmpx, lox, lox; \
 	VMOVSD       lox, dst
 
+// HSUM adds the eight lanes lo (0–3) and hi (4–7) of one sum as REDUCE does
+// and leaves the result in the low element of lox.
+#define HSUM(lo, hi, lox, tmpx) \
+	VADDPD       hi, lo, lo;     \
+	VEXTRACTF128 $1, lo, tmpx;   \
+	VADDPD       tmpx, lox, lox; \
+	VPERMILPD    $1, lox, tmpx;  \
+	VADDSD       tmpx, lox, lox
+
+// SUMS8 adds the sums of eight elements: x at off(SI), x̂ in xh (float32,
+// destroyed), as the loop of encodeAVX2 does; Y4–Y7 are scratch.
+#define SUMS8(xh, xhx, off) \
+	VCVTPS2PD    xhx, Y4;          \
+	VEXTRACTF128 $1, xh, xhx;      \
+	VCVTPS2PD    xhx, Y5;          \
+	VCVTPS2PD    off(SI), Y6;      \
+	VCVTPS2PD    off+16(SI), Y7;   \
+	VFMADD231PD  Y6, Y6, Y11;      \
+	VFMADD231PD  Y7, Y7, Y12;      \
+	VFMADD231PD  Y4, Y4, Y13;      \
+	VFMADD231PD  Y5, Y5, Y14;      \
+	VSUBPD       Y4, Y6, Y6;       \
+	VSUBPD       Y5, Y7, Y7;       \
+	VFMADD231PD  Y6, Y6, Y9;       \
+	VFMADD231PD  Y7, Y7, Y10;      \
+	VANDPD       128(SP), Y6, Y6;  \
+	VANDPD       128(SP), Y7, Y7;  \
+	VMAXPD       Y7, Y6, Y6;       \
+	VMAXPD       Y6, Y8, Y8
+
+// CODES8 computes the codes of the eight floats at off(SI) into q and their
+// x̂ into xh, as encodeAVX2 does.
+#define CODES8(q, xh, off) \
+	VMULPS     off(SI), Y15, q; \
+	VADDPS     0(SP), q, q;     \
+	VADDPS     96(SP), q, q;    \
+	VCVTTPS2DQ q, q;            \
+	VPMAXSD    160(SP), q, q;   \
+	VPMINSD    64(SP), q, q;    \
+	VCVTDQ2PS  q, xh
+
 // AVX2 kernels of the quantizer. Each one does, eight floats at a time,
 // exactly what the portable Go loop next to it does one float at a time: the
 // same IEEE operations, rounded the same way, in the same order per lane.
@@ -319,4 +360,279 @@ loop2:
 	VZEROUPPER
 
 done2:
+	RET
+
+// func encodeRowAVX2(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, acc *rowSums)
+//
+// encodeAVX2 for every group of a row, and the sums of each group added to
+// acc as QuantizeBlock adds them. Group g is x[g·gs : min((g+1)·gs, len(x))];
+// gs and len(x) are positive multiples of 8 and every group is encoded with
+// its inv, zero and scale (none is constant or needs encodePrecise). Each
+// group's sums are accumulated in the lanes of encodeAVX2 and reduced in its
+// order, so the sums are those of encodeAVX2 and the additions of
+// QuantizeBlock, bit for bit; sixteen floats per iteration share one pack of
+// the codes, and the set-up is done once per row.
+//
+// Frame: zero 0, scale 32, qmax 64, 0.5 96, |·| mask 128, zeros 160; inv in
+// Y15, max|d| in Y8, d² Y9/Y10, x² Y11/Y12, x̂² Y13/Y14.
+TEXT ·encodeRowAVX2(SB), NOSPLIT, $192-96
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), R8
+	LEAQ (SI)(R8*4), R9 // end of x
+	MOVQ codes_base+24(FP), DI
+	MOVQ groups_base+48(FP), BX
+	MOVQ gs+72(FP), R10
+	SHLQ $2, R10        // bytes of x per group
+	MOVQ acc+88(FP), R11
+
+	MOVL         qmax+80(FP), DX
+	VMOVD        DX, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQU      Y0, 64(SP)
+	MOVL         $0x3f000000, DX // 0.5
+	VMOVD        DX, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQU      Y0, 96(SP)
+	MOVQ         $0x7fffffffffffffff, DX
+	VMOVQ        DX, X0
+	VPBROADCASTQ X0, Y0
+	VMOVDQU      Y0, 128(SP)
+	VPXOR        Y0, Y0, Y0
+	VMOVDQU      Y0, 160(SP)
+
+group:
+	LEAQ    (SI)(R10*1), R12
+	CMPQ    R12, R9
+	CMOVQHI R9, R12 // end of this group
+
+	VBROADCASTSS 16(BX), Y15 // inv
+	VBROADCASTSS 12(BX), Y0  // zero
+	VMOVUPS      Y0, 0(SP)
+	VBROADCASTSS 8(BX), Y0   // scale
+	VMOVUPS      Y0, 32(SP)
+
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	VXORPD Y14, Y14, Y14
+
+loop16:
+	LEAQ 64(SI), AX
+	CMPQ AX, R12
+	JHI  tail8
+	CODES8(Y0, Y2, 0)
+	CODES8(Y1, Y3, 32)
+	// Sixteen codes to bytes: dwords to words (a0–3 b0–3 | a4–7 b4–7),
+	// qwords reordered (a0–7 | b0–7), words to bytes.
+	VPACKUSDW    Y1, Y0, Y0
+	VPERMQ       $0xd8, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB    X1, X0, X0
+	VMOVDQU      X0, (DI)
+	VSUBPS       0(SP), Y2, Y2
+	VMULPS       32(SP), Y2, Y2
+	VSUBPS       0(SP), Y3, Y3
+	VMULPS       32(SP), Y3, Y3
+	SUMS8(Y2, X2, 0)
+	SUMS8(Y3, X3, 32)
+	MOVQ         AX, SI
+	ADDQ         $16, DI
+	JMP          loop16
+
+tail8:
+	CMPQ SI, R12
+	JEQ  reduce
+	CODES8(Y0, Y2, 0)
+	VPACKUSDW Y0, Y0, Y0
+	VPERMQ    $0x08, Y0, Y0
+	VPACKUSWB X0, X0, X0
+	VMOVQ     X0, (DI)
+	VSUBPS    0(SP), Y2, Y2
+	VMULPS    32(SP), Y2, Y2
+	SUMS8(Y2, X2, 0)
+	ADDQ      $32, SI
+	ADDQ      $8, DI
+
+reduce:
+	// The group's sums, reduced as laneSums.reduce does, then added to acc
+	// as QuantizeBlock adds them: sqErr += e, sqX += xx, sqXHat += hh,
+	// xXHat += ((xx + hh) − e)/2, maxAbsErr = max(maxAbsErr, m).
+	HSUM(Y9, Y10, X9, X0)
+	HSUM(Y11, Y12, X11, X0)
+	HSUM(Y13, Y14, X13, X0)
+	VEXTRACTF128 $1, Y8, X0
+	VMAXPD       X0, X8, X8
+	VPERMILPD    $1, X8, X0
+	VMAXSD       X0, X8, X8
+
+	VADDSD X13, X11, X1
+	VSUBSD X9, X1, X1
+	MOVQ   $0x3fe0000000000000, DX // 0.5
+	VMOVQ  DX, X0
+	VMULSD X0, X1, X1
+	VADDSD 0(R11), X9, X9
+	VMOVSD X9, 0(R11)
+	VADDSD 8(R11), X11, X11
+	VMOVSD X11, 8(R11)
+	VADDSD 16(R11), X13, X13
+	VMOVSD X13, 16(R11)
+	VADDSD 24(R11), X1, X1
+	VMOVSD X1, 24(R11)
+	VMAXSD 32(R11), X8, X8
+	VMOVSD X8, 32(R11)
+
+	ADDQ $20, BX
+	CMPQ SI, R9
+	JB   group
+	VZEROUPPER
+	RET
+
+// func encodeRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, acc *rowSums)
+//
+// encodeRowAVX2 with 512-bit registers, the same results bit for bit: the
+// eight lanes of each sum sit in one Z register (lane j holds the elements
+// whose index in the group is j mod 8, added in order), sixteen floats per
+// iteration, codes narrowed by VPMOVDB, and max |d| kept by VRANGEPD
+// (imm 0b1011: the larger magnitude, sign cleared).
+//
+// Registers: inv Z16, zero Z17, scale Z18, 0.5 Z19, qmax Z20, zeros Z21;
+// max|d| Z8, d² Z9, x² Z11, x̂² Z13.
+TEXT ·encodeRowAVX512(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), R8
+	LEAQ (SI)(R8*4), R9 // end of x
+	MOVQ codes_base+24(FP), DI
+	MOVQ groups_base+48(FP), BX
+	MOVQ gs+72(FP), R10
+	SHLQ $2, R10        // bytes of x per group
+	MOVQ acc+88(FP), R11
+
+	MOVL         qmax+80(FP), DX
+	VPBROADCASTD DX, Z20
+	MOVL         $0x3f000000, DX // 0.5
+	VPBROADCASTD DX, Z19
+	VPXORD       Z21, Z21, Z21
+
+group512:
+	LEAQ    (SI)(R10*1), R12
+	CMPQ    R12, R9
+	CMOVQHI R9, R12 // end of this group
+
+	VBROADCASTSS 16(BX), Z16 // inv
+	VBROADCASTSS 12(BX), Z17 // zero
+	VBROADCASTSS 8(BX), Z18  // scale
+
+	VXORPD Y8, Y8, Y8 // VEX zeroing clears the whole Z register
+	VXORPD Y9, Y9, Y9
+	VXORPD Y11, Y11, Y11
+	VXORPD Y13, Y13, Y13
+
+loop512:
+	LEAQ 64(SI), AX
+	CMPQ AX, R12
+	JHI  tail512
+	VMULPS        (SI), Z16, Z0
+	VADDPS        Z17, Z0, Z0
+	VADDPS        Z19, Z0, Z0
+	VCVTTPS2DQ    Z0, Z0
+	VPMAXSD       Z21, Z0, Z0
+	VPMINSD       Z20, Z0, Z0
+	VPMOVDB       Z0, X1
+	VMOVDQU       X1, (DI)
+	VCVTDQ2PS     Z0, Z1
+	VSUBPS        Z17, Z1, Z1
+	VMULPS        Z18, Z1, Z1 // x̂
+	VCVTPS2PD     Y1, Z2
+	VEXTRACTF64X4 $1, Z1, Y1
+	VCVTPS2PD     Y1, Z3
+	VCVTPS2PD     (SI), Z4
+	VCVTPS2PD     32(SI), Z5
+	VFMADD231PD   Z4, Z4, Z11 // x²
+	VFMADD231PD   Z2, Z2, Z13 // x̂²
+	VSUBPD        Z2, Z4, Z4  // d
+	VFMADD231PD   Z4, Z4, Z9  // d²
+	VFMADD231PD   Z5, Z5, Z11
+	VFMADD231PD   Z3, Z3, Z13
+	VSUBPD        Z3, Z5, Z5
+	VFMADD231PD   Z5, Z5, Z9
+	VRANGEPD      $0x0b, Z5, Z4, Z4
+	VRANGEPD      $0x0b, Z4, Z8, Z8
+	MOVQ          AX, SI
+	ADDQ          $16, DI
+	JMP           loop512
+
+tail512:
+	CMPQ        SI, R12
+	JEQ         reduce512
+	VMULPS      (SI), Y16, Y0
+	VADDPS      Y17, Y0, Y0
+	VADDPS      Y19, Y0, Y0
+	VCVTTPS2DQ  Y0, Y0
+	VPMAXSD     Y21, Y0, Y0
+	VPMINSD     Y20, Y0, Y0
+	VPMOVDB     Y0, X1
+	VMOVQ       X1, (DI)
+	VCVTDQ2PS   Y0, Y1
+	VSUBPS      Y17, Y1, Y1
+	VMULPS      Y18, Y1, Y1
+	VCVTPS2PD   Y1, Z2
+	VCVTPS2PD   (SI), Z4
+	VFMADD231PD Z4, Z4, Z11
+	VFMADD231PD Z2, Z2, Z13
+	VSUBPD      Z2, Z4, Z4
+	VFMADD231PD Z4, Z4, Z9
+	VRANGEPD    $0x0b, Z4, Z8, Z8
+	ADDQ        $32, SI
+	ADDQ        $8, DI
+
+reduce512:
+	// Lanes 4–7 onto 0–3, then as encodeRowAVX2.
+	VEXTRACTF64X4 $1, Z9, Y0
+	VADDPD        Y0, Y9, Y9
+	VEXTRACTF128  $1, Y9, X0
+	VADDPD        X0, X9, X9
+	VPERMILPD     $1, X9, X0
+	VADDSD        X0, X9, X9
+	VEXTRACTF64X4 $1, Z11, Y0
+	VADDPD        Y0, Y11, Y11
+	VEXTRACTF128  $1, Y11, X0
+	VADDPD        X0, X11, X11
+	VPERMILPD     $1, X11, X0
+	VADDSD        X0, X11, X11
+	VEXTRACTF64X4 $1, Z13, Y0
+	VADDPD        Y0, Y13, Y13
+	VEXTRACTF128  $1, Y13, X0
+	VADDPD        X0, X13, X13
+	VPERMILPD     $1, X13, X0
+	VADDSD        X0, X13, X13
+	VEXTRACTF64X4 $1, Z8, Y0
+	VMAXPD        Y0, Y8, Y8
+	VEXTRACTF128  $1, Y8, X0
+	VMAXPD        X0, X8, X8
+	VPERMILPD     $1, X8, X0
+	VMAXSD        X0, X8, X8
+
+	VADDSD X13, X11, X1
+	VSUBSD X9, X1, X1
+	MOVQ   $0x3fe0000000000000, DX // 0.5
+	VMOVQ  DX, X0
+	VMULSD X0, X1, X1
+	VADDSD 0(R11), X9, X9
+	VMOVSD X9, 0(R11)
+	VADDSD 8(R11), X11, X11
+	VMOVSD X11, 8(R11)
+	VADDSD 16(R11), X13, X13
+	VMOVSD X13, 16(R11)
+	VADDSD 24(R11), X1, X1
+	VMOVSD X1, 24(R11)
+	VMAXSD 32(R11), X8, X8
+	VMOVSD X8, 32(R11)
+
+	ADDQ $20, BX
+	CMPQ SI, R9
+	JB   group512
+	VZEROUPPER
 	RET

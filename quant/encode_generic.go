@@ -11,6 +11,16 @@ func encodeAVX2(x []float32, codes []uint8, inv, zero, scale float32, qmax int32
 	panic("quant: no AVX2 kernel")
 }
 
+const useAVX512 = false
+
+func encodeRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, acc *rowSums) {
+	panic("quant: no AVX-512 kernel")
+}
+
+func encodeRowAVX2(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, acc *rowSums) {
+	panic("quant: no AVX2 kernel")
+}
+
 func pack4AVX2(dst []byte, codes []uint8) { panic("quant: no AVX2 kernel") }
 
 func pack2AVX2(dst []byte, codes []uint8) { panic("quant: no AVX2 kernel") }

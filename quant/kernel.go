@@ -18,6 +18,12 @@ type groupParams struct {
 	mn, mx, scale, zero, inv float32
 }
 
+// rowSums are the sums of the usual groups of a block, added group by group
+// in the order of the groups; encodeRowAVX2 adds to them in the same order.
+type rowSums struct {
+	sqErr, sqX, sqXHat, xXHat, maxAbsErr float64
+}
+
 // QuantizeBlock quantizes nrows rows of t, starting at row r0, restricted to
 // columns [c0, c1), from src, which holds those nrows·(c1−c0) values row-major.
 // c0 must be a multiple of t.Layout().SegmentAlign() and c1 either Cols or such
@@ -44,14 +50,17 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 	}
 	codes, groups := z.codes[:width], z.groups[:ng]
 	qmax := int32(1)<<l.Bits - 1
-	// The sums of the usual groups are kept in plain float64 variables, not
-	// added as a groupSums: the compiler copies a struct of more than four
-	// fields with 16-byte moves, which stall on the 8-byte stores that
-	// filled it. Constant and subnormal groups go to sums directly.
+	// The sums of the usual groups are kept in a rowSums, not added as a
+	// groupSums: the compiler copies a struct of more than four fields with
+	// 16-byte moves, which stall on the 8-byte stores that filled it.
+	// Constant and subnormal groups go to sums directly.
 	var sums Sums
-	var sqErr, sqX, sqXHat, xxh, maxErr float64
+	var acc rowSums
 	var n int
 	rowBytes, rowGroups := l.RowBytes(), l.GroupsPerRow()
+	// The AVX2 row kernel takes whole rows of groups whose lengths are
+	// multiples of its eight lanes.
+	rowKernel := useAVX2 && l.GroupSize%8 == 0 && width%8 == 0
 	for r := r0; r < r0+nrows; r++ {
 		row := src[(r-r0)*width : (r-r0+1)*width]
 		// Three passes over the row's groups rather than one per group: the
@@ -68,11 +77,14 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 			}
 			groups[g].mn, groups[g].mx = mn, mx
 		}
+		gi := r*rowGroups + c0/l.GroupSize
+		fast := true // every group takes encodeSums
 		for g := range groups {
 			p := &groups[g]
 			if p.mn != p.mx {
 				var ok bool
 				if p.scale, p.zero, p.inv, ok = rangeParamsFast(p.mn, p.mx, qmax, format); ok {
+					t.Scales[gi+g], t.ZeroPoints[gi+g] = p.scale, p.zero
 					continue
 				}
 			}
@@ -84,34 +96,43 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 			if fastPath(p.scale) {
 				p.inv = 1 / p.scale
 			}
-		}
-		gi := r*rowGroups + c0/l.GroupSize
-		for g := range groups {
-			p := &groups[g]
-			start := g * l.GroupSize
-			end := min(start+l.GroupSize, width)
-			x, c := row[start:end], codes[start:end]
-			switch {
-			case p.mn == p.mx:
-				clear(c)
-				sums.addConstant(p.mn, len(x))
-			case p.inv != 0:
-				e, xx, hh, m := encodeSums(x, c, p.inv, p.scale, p.zero, qmax)
-				sqErr += e
-				sqX += xx
-				sqXHat += hh
-				xxh += xXHat(e, xx, hh)
-				maxErr = max(maxErr, m)
-				n += len(x)
-			default:
-				sums.add(encodePrecise(x, c, p.scale, p.zero, qmax))
-			}
+			fast = fast && p.inv != 0 && p.mn != p.mx
 			t.Scales[gi+g], t.ZeroPoints[gi+g] = p.scale, p.zero
+		}
+		switch {
+		case fast && rowKernel && useAVX512:
+			encodeRowAVX512(row, codes, groups, l.GroupSize, qmax, &acc)
+			n += width
+		case fast && rowKernel:
+			encodeRowAVX2(row, codes, groups, l.GroupSize, qmax, &acc)
+			n += width
+		default:
+			for g := range groups {
+				p := &groups[g]
+				start := g * l.GroupSize
+				end := min(start+l.GroupSize, width)
+				x, c := row[start:end], codes[start:end]
+				switch {
+				case p.mn == p.mx:
+					clear(c)
+					sums.addConstant(p.mn, len(x))
+				case p.inv != 0:
+					e, xx, hh, m := encodeSums(x, c, p.inv, p.scale, p.zero, qmax)
+					acc.sqErr += e
+					acc.sqX += xx
+					acc.sqXHat += hh
+					acc.xXHat += xXHat(e, xx, hh)
+					acc.maxAbsErr = max(acc.maxAbsErr, m)
+					n += len(x)
+				default:
+					sums.add(encodePrecise(x, c, p.scale, p.zero, qmax))
+				}
+			}
 		}
 		off := r*rowBytes + c0*l.Bits/8
 		packRow(t.Codes[off:off+(width*l.Bits+7)/8], codes, l.Bits)
 	}
-	sums.add(groupSums{sqErr: sqErr, sqX: sqX, sqXHat: sqXHat, xXHat: xxh, maxAbsErr: maxErr, n: n})
+	sums.add(groupSums{sqErr: acc.sqErr, sqX: acc.sqX, sqXHat: acc.sqXHat, xXHat: acc.xXHat, maxAbsErr: acc.maxAbsErr, n: n})
 	return sums, nil
 }
 

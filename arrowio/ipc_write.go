@@ -42,16 +42,6 @@ func (w *ipcWriter) Write(r *batch.Result) error {
 	return w.out.wrote(r, w.fw.Write(rec))
 }
 
-func (w *ipcWriter) Commit() error {
-	if w.out.done {
-		return w.out.commit() // reports the misuse
-	}
-	if w.out.err == nil {
-		if err := w.fw.Close(); err != nil && w.out.err == nil {
-			w.out.err = fmt.Errorf("arrowio: %s: %w", w.out.path, err)
-		}
-	}
-	return w.out.commit()
-}
+func (w *ipcWriter) Commit() error { return w.out.commit(w.fw.Close) }
 
 func (w *ipcWriter) Abort() error { return w.out.abort() }

@@ -227,16 +227,6 @@ func writeList[T any](write func([]T, []int16, []int16) (int64, error), values [
 	return nil
 }
 
-func (w *parquetWriter) Commit() error {
-	if w.out.done {
-		return w.out.commit() // reports the misuse
-	}
-	if w.out.err == nil {
-		if err := w.fw.Close(); err != nil && w.out.err == nil {
-			w.out.err = fmt.Errorf("arrowio: %s: %w", w.out.path, err)
-		}
-	}
-	return w.out.commit()
-}
+func (w *parquetWriter) Commit() error { return w.out.commit(w.fw.Close) }
 
 func (w *parquetWriter) Abort() error { return w.out.abort() }

@@ -144,11 +144,17 @@ func (o *output) wrote(r *batch.Result, err error) error {
 	return nil
 }
 
-// commit flushes, syncs and closes the temporary file and renames it into
-// place; on failure it removes it.
-func (o *output) commit() error {
+// commit finishes the format with closeFormat (its footer), then flushes,
+// syncs and closes the temporary file and renames it into place; on failure
+// it removes it.
+func (o *output) commit(closeFormat func() error) error {
 	if o.done {
 		return fmt.Errorf("arrowio: %s: Commit after Commit or Abort", o.path)
+	}
+	if o.err == nil {
+		if err := closeFormat(); err != nil {
+			o.err = fmt.Errorf("arrowio: %s: %w", o.path, err)
+		}
 	}
 	o.done = true
 	if o.err != nil {

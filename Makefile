@@ -4,7 +4,7 @@ GO ?= go
 # on PATH may not.
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all build test vet gotest bench fuzz clean
+.PHONY: all build test vet gotest bench bench-e2e bench-python clean
 
 all: build
 
@@ -27,8 +27,17 @@ TEST_TARGETS := vet gotest
 
 test: $(TEST_TARGETS)
 
+# The benchmarks of docs/BENCHMARKS.md, with the commands recorded there.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./quant ./batch
+	$(GO) test -run '^$$' -bench 'QuantizeBlock|Memcpy' -benchtime 100x -count 5 ./quant
+	$(GO) test -run '^$$' -bench 'HundredLayers|OneBigLayer|Memcpy' -benchtime 5x -count 3 ./batch
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 3 ./arrowio
+
+bench-e2e:
+	bash bench/e2e.sh
+
+bench-python: python
+	$(PYTHON) python/bench.py --runs 5
 
 clean:
 	rm -rf bin

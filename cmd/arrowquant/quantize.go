@@ -55,7 +55,7 @@ model.safetensors.index.json) gives a folder with the same shards.`,
 	fl.StringVarP(&f.output, "output", "o", "", "output file, or folder for a sharded model (required)")
 	fl.IntVar(&f.bits, "bits", 4, "bit width: 2, 4 or 8")
 	fl.IntVar(&f.groupSize, "group-size", quant.DefaultGroupSize, "elements per group along the last dimension")
-	fl.IntVar(&f.workers, "workers", 0, "parallel workers (default: all cores)")
+	fl.IntVar(&f.workers, "workers", 0, "cores to use, one quantizing worker each (default: all cores)")
 	fl.StringArrayVar(&f.keep, "keep", nil, "keep tensors whose name matches this regular expression (repeatable)")
 	fl.BoolVar(&f.quantizeAll, "quantize-all", false, "quantize every floating tensor of rank ≥ 1, ignoring --keep and --min-elements")
 	fl.Int64Var(&f.minElements, "min-elements", convert.DefaultMinElements, "keep tensors with fewer elements")
@@ -134,6 +134,12 @@ func runQuantize(cmd *cobra.Command, input string, f quantizeFlags) error {
 	format, err := f.outputFormat()
 	if err != nil {
 		return err
+	}
+	if f.workers > 0 {
+		// --workers bounds the cores the whole run uses, not only the
+		// quantizing goroutines: reading, writing and the runtime share them,
+		// so that --workers 1 on a shared server takes one core.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(f.workers))
 	}
 	out := cmd.OutOrStdout()
 	if f.quiet {

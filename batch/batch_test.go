@@ -462,3 +462,26 @@ func TestResultsGoStraightIntoCallerBuffers(t *testing.T) {
 		t.Fatalf("a short destination: %v", err)
 	}
 }
+
+func TestAdvanceCountsEveryElementOnce(t *testing.T) {
+	layers := mixedBatch(9)
+	var want int64
+	for _, l := range layers {
+		want += int64(len(l.Data) / 4)
+	}
+	// Rows of 256 with a late outlier force the float32 redo of some spans,
+	// which must not be counted twice.
+	late, x := randomLayer(rand.New(rand.NewPCG(3, 4)), "late", 40, 256)
+	for i := 39 * 256; i < 40*256; i++ {
+		x[i] += 1000
+	}
+	layers = append(layers, late)
+	want += 40 * 256
+	var got atomic.Int64
+	if _, err := Quantize(context.Background(), layers, Options{Workers: 3, ChunkElements: 700, Advance: func(n int) { got.Add(int64(n)) }}); err != nil {
+		t.Fatal(err)
+	}
+	if got.Load() != want {
+		t.Fatalf("Advance counted %d elements, want %d", got.Load(), want)
+	}
+}

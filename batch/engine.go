@@ -237,6 +237,9 @@ type worker struct {
 func (w *worker) do(c chunk) (last bool) {
 	j := c.job
 	j.sums[c.span], j.formats[c.span], j.errs[c.span] = w.quantize(j, c.span)
+	if advance := w.run.opts.Advance; advance != nil {
+		advance(j.spans[c.span].len())
+	}
 	if j.pending.Add(-1) != 0 {
 		return false
 	}

@@ -26,6 +26,12 @@ type Options struct {
 	// does not stop the batch.
 	Progress func(layer string, fraction float64)
 
+	// Advance, if set, is called after every chunk with the number of
+	// elements it held, from the worker goroutines and concurrently: it must
+	// be safe for concurrent use and quick. It lets a progress bar move
+	// inside one large layer; Progress remains the ordered per-layer report.
+	Advance func(elements int)
+
 	// ChunkElements is the target number of elements one worker quantizes at
 	// a time (and the size of its scratch space); 0 means 1,048,576
 	// (4 MiB of float32): big enough that handing chunks to workers costs

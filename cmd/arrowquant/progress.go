@@ -11,17 +11,17 @@ import (
 	"golang.org/x/term"
 )
 
-// progress shows how far a quantization is: a bar on a terminal, a plain
-// line every few seconds otherwise, nothing when quiet. Its methods are
-// called from one goroutine.
+// progress shows how far a quantization is: a bar on a terminal, moved
+// after every chunk, or else a plain line every few seconds, or nothing when
+// quiet. update is called from one goroutine; advance from the workers, and
+// mpb's bar is safe for that.
 type progress struct {
-	total   int64
-	start   time.Time
-	bar     *mpb.Bar
-	p       *mpb.Progress
-	plain   io.Writer
-	last    time.Time
-	current int64
+	total int64
+	start time.Time
+	bar   *mpb.Bar
+	p     *mpb.Progress
+	plain io.Writer
+	last  time.Time
 }
 
 func newProgress(out, errOut io.Writer, total int64, quiet bool) *progress {
@@ -38,24 +38,26 @@ func newProgress(out, errOut io.Writer, total int64, quiet bool) *progress {
 			})),
 			mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string {
 				return fmt.Sprintf("%s params/s", countString(int64(float64(s.Current)/max(time.Since(start).Seconds(), 1e-9))))
-			}), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
+			}), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)))
 		return pr
 	}
 	pr.plain = errOut
 	return pr
 }
 
-// update is the batch progress callback.
+// advance is the batch Advance callback: elements of one chunk are done.
+func (pr *progress) advance(elements int) {
+	if pr.bar != nil {
+		pr.bar.IncrInt64(int64(elements))
+	}
+}
+
+// update is the batch Progress callback: one layer is done.
 func (pr *progress) update(layer string, fraction float64) {
 	done := int64(fraction * float64(pr.total))
 	if fraction == 1 {
 		done = pr.total
 	}
-	if pr.bar != nil {
-		pr.bar.EwmaIncrInt64(done-pr.current, time.Since(pr.last))
-		pr.last = time.Now()
-	}
-	pr.current = done
 	if pr.plain != nil && (time.Since(pr.last) >= 2*time.Second || fraction == 1) {
 		pr.last = time.Now()
 		elapsed := time.Since(pr.start).Seconds()

@@ -191,7 +191,7 @@ func runQuantize(cmd *cobra.Command, input string, f quantizeFlags) error {
 // past bad layers (--continue-on-error) is a success with a warning.
 func report(cmd *cobra.Command, f quantizeFlags, out io.Writer, total int64, opts *convert.Options, run func() (*convert.Report, error)) error {
 	bar := newProgress(out, cmd.ErrOrStderr(), total, f.quiet)
-	opts.Batch.Progress = bar.update // run reads opts after this
+	opts.Batch.Progress, opts.Batch.Advance = bar.update, bar.advance // run reads opts after this
 	rep, err := run()
 	partial := errors.Is(err, convert.ErrSomeLayersFailed)
 	bar.finish(err == nil || partial)

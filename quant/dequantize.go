@@ -27,7 +27,7 @@ func DequantizeInto(dst []float32, t *Tensor) {
 			start := g * l.GroupSize
 			end := min(start+l.GroupSize, l.Cols)
 			for c := start; c < end; c++ {
-				out[c] = float32(float32(codes[c])-z) * s
+				out[c] = decode(codes[c], z, s)
 			}
 		}
 	}

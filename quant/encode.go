@@ -50,11 +50,9 @@ func encodeSums(x []float32, codes []uint8, inv, scale, zero float32, qmax int32
 	}
 	for i := n8; i < len(x); i++ {
 		v := x[i]
-		q := int32(float32(float32(v*inv)+zero) + 0.5)
-		q = min(max(q, 0), qmax)
-		codes[i] = uint8(q)
-		xh := float32(float32(q)-zero) * scale
-		vf, hf := float64(v), float64(xh)
+		q := uint8(codeOf(codeAxis(v, inv, zero), qmax))
+		codes[i] = q
+		vf, hf := float64(v), float64(decode(q, zero, scale))
 		d := vf - hf
 		sqErr = math.FMA(d, d, sqErr)
 		sqX += vf * vf
@@ -65,6 +63,27 @@ func encodeSums(x []float32, codes []uint8, inv, scale, zero float32, qmax int32
 	}
 	return sqErr, sqX, sqXHat, maxAbsErr
 }
+
+// codeAxis is where v falls on the code axis, plus the 0.5 that makes the
+// truncation in codeOf round to nearest. It is the encoder's arithmetic:
+// every step is rounded to float32 explicitly, so no compiler fuses the
+// multiply and the add (Go may, on arm64 and others). Everything that picks
+// or checks codes goes through it, and the assembly repeats it instruction
+// for instruction (VMULPS, VADDPS, VADDPS, VCVTTPS2DQ).
+func codeAxis(v, inv, zero float32) float32 { return float32(float32(v*inv)+zero) + 0.5 }
+
+// codeAxisPrecise is codeAxis for scales too small to invert in float32
+// (groups of subnormal values): it divides in float64.
+func codeAxisPrecise(v, scale, zero float32) float64 {
+	return float64(v)/float64(scale) + float64(zero) + 0.5
+}
+
+// codeOf truncates a code-axis position and clamps it to [0, qmax].
+func codeOf(u float32, qmax int32) int32 { return min(max(int32(u), 0), qmax) }
+
+// decode is the one decoding formula, (q − zero)·scale, each step rounded
+// to float32; Dequantize and every error sum use it.
+func decode(q uint8, zero, scale float32) float32 { return float32(float32(q)-zero) * scale }
 
 // lanes is the number of float64 partial sums encodeFast keeps per quantity.
 const lanes = 8
@@ -93,9 +112,7 @@ func reduceLanes(s *[lanes]float64) float64 {
 // encodeGeneric is the portable main loop of encodeFast: it encodes x, whose
 // length must be a multiple of 8, and returns the reduced lanes. It runs lane
 // by lane (elements j, j+8, j+16, … for lane j), which gives the same sums as
-// eight lanes side by side and lets the compiler keep them in registers. The
-// explicit float32 conversions keep the compiler from fusing a multiply and
-// an add of the codes (Go may, on arm64 and others), which would change them.
+// eight lanes side by side and lets the compiler keep them in registers.
 func encodeGeneric(x []float32, codes []uint8, inv, zero, scale float32, qmax int32) (sqErr, sqX, sqXHat, maxAbsErr float64) {
 	var l laneSums
 	codes = codes[:len(x)]
@@ -104,11 +121,9 @@ func encodeGeneric(x []float32, codes []uint8, inv, zero, scale float32, qmax in
 		var m uint64 // bits of max |d|: non-negative floats order like their bits
 		for i := j; i < len(x); i += lanes {
 			v := x[i]
-			q := int32(float32(float32(v*inv)+zero) + 0.5)
-			q = min(max(q, 0), qmax)
-			codes[i] = uint8(q)
-			h := float32(float32(q)-zero) * scale
-			vf, hf := float64(v), float64(h)
+			q := uint8(codeOf(codeAxis(v, inv, zero), qmax))
+			codes[i] = q
+			vf, hf := float64(v), float64(decode(q, zero, scale))
 			d := vf - hf
 			// vf·vf and hf·hf are exact in float64 (24-bit significands),
 			// so fusing them could not change the sums; d·d is fused on
@@ -131,11 +146,9 @@ func encodePrecise(x []float32, codes []uint8, scale, zero float32, qmax int32) 
 	codes = codes[:len(x)]
 	var g groupSums
 	for i, v := range x {
-		q := int32(float64(v)/float64(scale) + float64(zero) + 0.5)
-		q = min(max(q, 0), qmax)
-		codes[i] = uint8(q)
-		xh := float32(float32(q)-zero) * scale
-		vf, hf := float64(v), float64(xh)
+		q := uint8(min(max(int32(codeAxisPrecise(v, scale, zero)), 0), qmax))
+		codes[i] = q
+		vf, hf := float64(v), float64(decode(q, zero, scale))
 		d := vf - hf
 		g.sqErr += d * d
 		g.sqX += vf * vf

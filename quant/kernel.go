@@ -266,14 +266,12 @@ func rangeParamsFast(mn, mx float32, qmax int32, format ScaleFormat) (scale, zer
 	}
 	scale = float32(s)
 	inv = 1 / scale
-	lo := float32(float32(mn*inv)+zero) + 0.5
-	hi := float32(float32(mx*inv)+zero) + 0.5
+	lo, hi := codeAxis(mn, inv, zero), codeAxis(mx, inv, zero)
 	if !(lo >= 0 && hi < float32(qmax)+1) {
 		return 0, 0, 0, false
 	}
 	if format != Float16 {
-		a := (float32(int32(lo)) - zero) * scale
-		c := (float32(int32(hi)) - zero) * scale
+		a, c := decode(uint8(lo), zero, scale), decode(uint8(hi), zero, scale)
 		if math.IsInf(float64(a), 0) || math.IsInf(float64(c), 0) {
 			return 0, 0, 0, false
 		}
@@ -285,21 +283,13 @@ func rangeParamsFast(mn, mx float32, qmax int32, format ScaleFormat) (scale, zer
 // values under scale and zero, using exactly the encoder's arithmetic.
 func fits(mn, mx, scale, zero float32, qmax int32) bool {
 	for _, v := range [2]float32{mn, mx} {
-		var q int32
+		var u float64
 		if fastPath(scale) {
-			u := float32(v*(1/scale)) + zero + 0.5
-			if u < 0 || u >= float32(qmax)+1 {
-				return false
-			}
-			q = int32(u)
+			u = float64(codeAxis(v, 1/scale, zero))
 		} else {
-			u := float64(v)/float64(scale) + float64(zero) + 0.5
-			if u < 0 || u >= float64(qmax)+1 {
-				return false
-			}
-			q = int32(u)
+			u = codeAxisPrecise(v, scale, zero)
 		}
-		if math.IsInf(float64((float32(q)-zero)*scale), 0) {
+		if u < 0 || u >= float64(qmax)+1 || math.IsInf(float64(decode(uint8(u), zero, scale)), 0) {
 			return false
 		}
 	}

@@ -71,15 +71,7 @@ func checkRoundTrip(t *testing.T, in, out string) (quantized int) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	m, err := safetensors.OpenModel(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	entries, err := Read(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := readQuantized(t, out)
 	if len(entries) != len(src.Tensors) {
 		t.Fatalf("%d tensors out, %d in", len(entries), len(src.Tensors))
 	}
@@ -285,15 +277,7 @@ func TestContinueOnErrorKeepsTheBadLayerAsItWas(t *testing.T) {
 	if !errors.Is(err, ErrSomeLayersFailed) || rep == nil || rep.Totals().Failed != 1 {
 		t.Fatalf("err %v", err)
 	}
-	m, err := safetensors.OpenModel(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	entries, err := Read(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := readQuantized(t, out)
 	if len(entries) != 2 || entries[0].Quant != nil || entries[0].Name != "a.weight" {
 		t.Fatalf("entries %+v", entries)
 	}
@@ -377,6 +361,22 @@ func dirNames(t *testing.T, dir string) []string {
 }
 
 func optionsBits(bits int) batch.Options { return batch.Options{Bits: bits} }
+
+// readQuantized opens a quantized model for the rest of the test and reads
+// its entries.
+func readQuantized(t *testing.T, path string) []Entry {
+	t.Helper()
+	m, err := safetensors.OpenModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	entries, err := Read(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
 
 func TestSourceMetadataIsKeptBesideTheDescription(t *testing.T) {
 	dir := t.TempDir()

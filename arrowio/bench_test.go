@@ -113,10 +113,7 @@ func BenchmarkQuantize(b *testing.B) {
 // included.
 func BenchmarkWrite(b *testing.B) {
 	results := benchResults(b)
-	var size int64
-	for _, r := range results {
-		size += int64(len(r.Codes)) + 4*int64(len(r.Scales)+len(r.ZeroPoints))
-	}
+	size := resultBytes(results)
 	for _, f := range formats {
 		b.Run(f.name, func(b *testing.B) {
 			dir := b.TempDir()
@@ -133,10 +130,7 @@ func BenchmarkWrite(b *testing.B) {
 // writes: MB/s of codes, scales and zero points read back and checked.
 func BenchmarkReadResults(b *testing.B) {
 	results := benchResults(b)
-	var size int64
-	for _, r := range results {
-		size += int64(len(r.Codes)) + 4*int64(len(r.Scales)+len(r.ZeroPoints))
-	}
+	size := resultBytes(results)
 	for _, f := range formats {
 		b.Run(f.name, func(b *testing.B) {
 			path := filepath.Join(b.TempDir(), "out"+f.ext)
@@ -149,4 +143,13 @@ func BenchmarkReadResults(b *testing.B) {
 			}
 		})
 	}
+}
+
+// resultBytes is the bytes of codes, scales and zero points of results.
+func resultBytes(results []*batch.Result) int64 {
+	var size int64
+	for _, r := range results {
+		size += int64(len(r.Codes)) + 4*int64(len(r.Scales)+len(r.ZeroPoints))
+	}
+	return size
 }

@@ -110,3 +110,17 @@ func writeRaw(t testing.TB, dir, name string, b []byte) string {
 	}
 	return path
 }
+
+// commitAndOpen commits w and opens the file it wrote for the rest of the test.
+func commitAndOpen(t testing.TB, w *Writer, path string) *File {
+	t.Helper()
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}

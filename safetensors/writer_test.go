@@ -100,14 +100,7 @@ func TestWriterChoosesDTypesLate(t *testing.T) {
 			if err := w.WriteTensor("w.q", U8, []int64{64, 32}, make([]byte, 64*32)); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			f, err := Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			f := commitAndOpen(t, w, path)
 			if s, ok := f.Tensor("w.scales"); !ok || s.DType != dtype || len(s.Data) != len(scales) {
 				t.Errorf("scales: %v %+v", ok, s)
 			}
@@ -224,14 +217,7 @@ func TestWriteTensorRefusesBadArguments(t *testing.T) {
 				t.Fatal(err)
 			}
 			w.WriteTensor("a", U8, []int64{1}, []byte{42}) // may be refused as a repeat
-			if err := w.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			f, err := Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			f := commitAndOpen(t, w, path)
 			if a, _ := f.Tensor("a"); len(f.Tensors) != 2 || a.Data[0] != 42 && a.Data[0] != 1 {
 				t.Errorf("tensors %+v", f.Tensors)
 			}
@@ -406,14 +392,7 @@ func TestWriterLendsUnusedHeaderRoom(t *testing.T) {
 	if err := w.WriteTensor("b", U8, deep, make([]byte, 64)); err != nil {
 		t.Fatalf("the room a left unused was not lent to b: %v", err)
 	}
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := commitAndOpen(t, w, path)
 	if b, _ := f.Tensor("b"); !slices.Equal(b.Shape, deep) {
 		t.Errorf("shape %v, want %v", b.Shape, deep)
 	}
@@ -488,14 +467,7 @@ func TestOptionalTensorsMayBeLeftOut(t *testing.T) {
 	if err := w.SetMetadata(map[string]string{"k": "short"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := commitAndOpen(t, w, path)
 	if len(f.Tensors) != 2 || f.Metadata["k"] != "short" {
 		t.Fatalf("tensors %d metadata %v", len(f.Tensors), f.Metadata)
 	}

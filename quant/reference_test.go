@@ -1,6 +1,11 @@
 package quant
 
-import "math"
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
 
 // This file keeps the original scalar kernel, unchanged, as the reference the
 // fast paths are checked against (see kernel_test.go).
@@ -92,5 +97,25 @@ func packRowReference(dst []byte, codes []uint8, bits int) {
 		}
 	default:
 		panic("quant: unsupported bit width")
+	}
+}
+
+func TestEncodePreciseMatchesTheOriginal(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, bits := range []int{2, 4, 8} {
+		qmax := int32(1)<<bits - 1
+		for range 200 {
+			x := make([]float32, 1+r.IntN(200))
+			for i := range x {
+				x[i] = float32((r.Float64()*2 - 1) * 1e-40) // subnormal: the precise path's inputs
+			}
+			scale := float32(1e-41 * (1 + r.Float64()))
+			zero := float32(r.Float64() * float64(qmax))
+			got, want := make([]uint8, len(x)), make([]uint8, len(x))
+			g, w := encodePrecise(x, got, scale, zero, qmax), encodePreciseReference(x, want, scale, zero, qmax)
+			if !bytes.Equal(got, want) || g != w {
+				t.Fatalf("%d bits: encodePrecise differs from the original: %+v vs %+v", bits, g, w)
+			}
+		}
 	}
 }

@@ -401,3 +401,20 @@ func TestSourceMetadataIsKeptBesideTheDescription(t *testing.T) {
 		t.Fatal("a kept tensor is described as quantized")
 	}
 }
+
+func TestDequantizingAPlainModelIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	in := writeModel(t, dir, -1)
+	m, err := safetensors.OpenModel(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	out := filepath.Join(dir, "out.safetensors")
+	if err := Dequantize(m, out, ""); err == nil || !strings.Contains(err.Error(), in) || !strings.Contains(err.Error(), "nothing to dequantize") {
+		t.Fatalf("err %v", err)
+	}
+	if names := dirNames(t, dir); len(names) != 1 {
+		t.Fatalf("left behind: %v", names)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 
 	"github.com/arrowquant/arrowquant/quant"
 	"github.com/arrowquant/arrowquant/safetensors"
@@ -25,6 +26,9 @@ func Dequantize(m *safetensors.Model, dest string, dtype safetensors.DType) erro
 	entries, err := Read(m)
 	if err != nil {
 		return err
+	}
+	if !slices.ContainsFunc(entries, func(e Entry) bool { return e.Quant != nil }) {
+		return fmt.Errorf("%s: no tensor was quantized by arrowquant: nothing to dequantize", m.Path)
 	}
 	plans := map[string][]safetensors.PlannedTensor{}
 	for _, e := range entries {

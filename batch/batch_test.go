@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -483,5 +484,48 @@ func TestAdvanceCountsEveryElementOnce(t *testing.T) {
 	}
 	if got.Load() != want {
 		t.Fatalf("Advance counted %d elements, want %d", got.Load(), want)
+	}
+}
+
+// SkipQuality must change nothing but Quality, which it leaves zero: the same
+// codes, scales, zero points and formats, the same errors, on every number of
+// workers and chunk size, including layers redone with float32 scales after
+// a late chunk found float16 insufficient, and bad layers.
+func TestSkipQualityChangesOnlyTheQuality(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 13))
+	late, x := randomLayer(r, "late", 50, 256)
+	for i := 49 * 256; i < 50*256; i++ {
+		x[i] += 1000
+	}
+	sets := map[string][]Layer{
+		"mixed":      append(mixedBatch(13), late),
+		"bad layers": badBatch(),
+	}
+	for name, layers := range sets {
+		for _, bits := range []int{2, 4, 8} {
+			for _, workers := range []int{1, 2, 3} {
+				for _, chunk := range []int{0, 700} {
+					opts := Options{Bits: bits, Workers: workers, ChunkElements: chunk, ContinueOnError: true}
+					want, wantErr := Quantize(context.Background(), layers, opts)
+					opts.SkipQuality = true
+					got, gotErr := Quantize(context.Background(), layers, opts)
+					if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+						t.Fatalf("%s, %d bits, %d workers, chunk %d: error %v, want %v", name, bits, workers, chunk, gotErr, wantErr)
+					}
+					if len(want) == 0 {
+						t.Fatalf("%s: no results to compare", name)
+					}
+					for _, res := range got {
+						if res.Quality != (quant.Quality{}) {
+							t.Fatalf("%s: layer %s has quality %+v with SkipQuality", name, res.Name, res.Quality)
+						}
+					}
+					for _, res := range want {
+						res.Quality = quant.Quality{}
+					}
+					sameResults(t, want, got)
+				}
+			}
+		}
 	}
 }

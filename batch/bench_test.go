@@ -32,9 +32,13 @@ func benchLayers(n, rows, cols int, dtype DType) ([]Layer, int64) {
 }
 
 func runBench(b *testing.B, layers []Layer, params int64, workers int) {
+	runBenchOpts(b, layers, params, Options{Bits: 4, Workers: workers})
+}
+
+func runBenchOpts(b *testing.B, layers []Layer, params int64, opts Options) {
 	b.SetBytes(params * int64(layers[0].DType.Size()))
 	for b.Loop() {
-		if _, err := Quantize(context.Background(), layers, Options{Bits: 4, Workers: workers}); err != nil {
+		if _, err := Quantize(context.Background(), layers, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -48,6 +52,17 @@ func BenchmarkHundredLayers(b *testing.B) {
 	layers, params := benchLayers(100, 1024, 1024, Float32)
 	for _, w := range []int{1, runtime.GOMAXPROCS(0)} {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) { runBench(b, layers, params, w) })
+	}
+}
+
+// BenchmarkHundredLayersSkipQuality is BenchmarkHundredLayers without the
+// quality figures (Options.SkipQuality), as the Python binding runs it.
+func BenchmarkHundredLayersSkipQuality(b *testing.B) {
+	layers, params := benchLayers(100, 1024, 1024, Float32)
+	for _, w := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			runBenchOpts(b, layers, params, Options{Bits: 4, Workers: w, SkipQuality: true})
+		})
 	}
 }
 

@@ -264,13 +264,23 @@ func (w *worker) quantize(j *job, i int) (sums quant.Sums, format quant.ScaleFor
 	if j.needF32.Load() {
 		format = quant.Float32
 	}
-	sums, err = w.q.QuantizeBlock(&j.result.Tensor, src, s.r0, s.nrows, s.c0, s.c1, format)
+	sums, err = w.block(j, s, src, format)
 	if quant.IsNeedFloat32(err) {
 		j.needF32.Store(true)
 		format = quant.Float32
-		sums, err = w.q.QuantizeBlock(&j.result.Tensor, src, s.r0, s.nrows, s.c0, s.c1, format)
+		sums, err = w.block(j, s, src, format)
 	}
 	return sums, format, err
+}
+
+// block quantizes span s of j from src, without the quality sums (zero Sums)
+// when the run skips them.
+func (w *worker) block(j *job, s span, src []float32, format quant.ScaleFormat) (quant.Sums, error) {
+	t := &j.result.Tensor
+	if w.run.opts.SkipQuality {
+		return quant.Sums{}, w.q.EncodeBlock(t, src, s.r0, s.nrows, s.c0, s.c1, format)
+	}
+	return w.q.QuantizeBlock(t, src, s.r0, s.nrows, s.c0, s.c1, format)
 }
 
 // finish redoes in float32 the spans quantized with float16 scales before the
@@ -281,7 +291,7 @@ func (w *worker) finish(j *job) {
 		for i, f := range j.formats {
 			if f != quant.Float32 && j.errs[i] == nil {
 				s := j.spans[i]
-				j.sums[i], j.errs[i] = w.q.QuantizeBlock(&j.result.Tensor, w.source(j, s), s.r0, s.nrows, s.c0, s.c1, quant.Float32)
+				j.sums[i], j.errs[i] = w.block(j, s, w.source(j, s), quant.Float32)
 			}
 		}
 		j.result.Format = quant.Float32
@@ -297,7 +307,9 @@ func (w *worker) finish(j *job) {
 		}
 		sums.Add(j.sums[i])
 	}
-	j.result.Quality = sums.Quality()
+	if !w.run.opts.SkipQuality {
+		j.result.Quality = sums.Quality()
+	}
 }
 
 // source returns the span's values as float32: the layer's own memory when it

@@ -92,7 +92,7 @@ type Result struct {
 	Name        string
 	SourceDType DType
 	quant.Tensor
-	Quality quant.Quality
+	Quality quant.Quality // zero when the batch ran with Options.SkipQuality
 }
 
 // LayerError is a problem with one layer: its data (NaN or ±Inf, see

@@ -19,6 +19,12 @@ type Options struct {
 	// the bad ones. Without it a bad layer means no results at all.
 	ContinueOnError bool
 
+	// SkipQuality leaves Result.Quality zero: the error sums behind it are
+	// more than half of the quantization work, and a caller that never reads
+	// them need not pay for them. Codes, scales and zero points are
+	// byte-identical to a run without it, as are the errors.
+	SkipQuality bool
+
 	// Progress, if set, is called after each layer completes with the layer's
 	// name and the fraction of all parameters done. Calls never overlap and
 	// come from the goroutine that called Quantize or Stream; fractions never

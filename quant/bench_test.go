@@ -13,6 +13,21 @@ func benchInput(n int) []float32 {
 // BenchmarkQuantizeBlock measures the single-threaded kernel on a 1024×1024
 // layer: minimum/maximum, parameters, codes, packing and quality sums.
 func BenchmarkQuantizeBlock(b *testing.B) {
+	benchBlock(b, func(z *Quantizer, t *Tensor, x []float32, rows, cols int) error {
+		_, err := z.QuantizeBlock(t, x, 0, rows, 0, cols, Float16)
+		return err
+	})
+}
+
+// BenchmarkEncodeBlock is BenchmarkQuantizeBlock without the quality sums,
+// the path of callers that never read them (the Python binding).
+func BenchmarkEncodeBlock(b *testing.B) {
+	benchBlock(b, func(z *Quantizer, t *Tensor, x []float32, rows, cols int) error {
+		return z.EncodeBlock(t, x, 0, rows, 0, cols, Float16)
+	})
+}
+
+func benchBlock(b *testing.B, block func(z *Quantizer, t *Tensor, x []float32, rows, cols int) error) {
 	const rows, cols = 1024, 1024
 	x := benchInput(rows * cols)
 	for _, bits := range []int{2, 4, 8} {
@@ -21,7 +36,7 @@ func BenchmarkQuantizeBlock(b *testing.B) {
 			var z Quantizer
 			b.SetBytes(int64(len(x)) * 4)
 			for b.Loop() {
-				if _, err := z.QuantizeBlock(t, x, 0, rows, 0, cols, Float16); err != nil {
+				if err := block(&z, t, x, rows, cols); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -119,6 +134,50 @@ func BenchmarkPackRow(b *testing.B) {
 				packRow(dst, codes, bits)
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/float64(len(codes))*1e9, "ns/param")
+		})
+	}
+}
+
+// BenchmarkRowKernels times the row kernels alone, with and without the
+// sums, on rows of 1024 floats in groups of 128 (the input fits in L2).
+func BenchmarkRowKernels(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no AVX2 kernel in this build or on this CPU")
+	}
+	const width, gs, qmax = 1024, 128, 15
+	x := benchInput(1 << 16)
+	codes := make([]uint8, width)
+	var rows [][]groupParams
+	for i := 0; i < len(x); i += width {
+		groups, ok := rowGroups(x[i:i+width], gs, qmax, Float16)
+		if !ok {
+			b.Fatal("a group of the input does not take the fast path")
+		}
+		rows = append(rows, groups)
+	}
+	var acc rowSums
+	type kernel = struct {
+		name string
+		f    func(x []float32, groups []groupParams)
+	}
+	kernels := []kernel{
+		{"sums/AVX2", func(x []float32, g []groupParams) { encodeRowAVX2(x, codes, g, gs, qmax, &acc) }},
+		{"codes/AVX2", func(x []float32, g []groupParams) { encodeCodesRowAVX2(x, codes, g, gs, qmax) }},
+	}
+	if useAVX512 {
+		kernels = append(kernels,
+			kernel{"sums/AVX512", func(x []float32, g []groupParams) { encodeRowAVX512(x, codes, g, gs, qmax, &acc) }},
+			kernel{"codes/AVX512", func(x []float32, g []groupParams) { encodeCodesRowAVX512(x, codes, g, gs, qmax) }})
+	}
+	for _, k := range kernels {
+		b.Run(k.name, func(b *testing.B) {
+			b.SetBytes(int64(len(x)) * 4)
+			for b.Loop() {
+				for r, g := range rows {
+					k.f(x[r*width:(r+1)*width], g)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/float64(len(x))*1e9, "ns/param")
 		})
 	}
 }

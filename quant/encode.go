@@ -64,6 +64,48 @@ func encodeSums(x []float32, codes []uint8, inv, scale, zero float32, qmax int32
 	return sqErr, sqX, sqXHat, maxAbsErr
 }
 
+// encodeCodesRow writes the codes of a row whose groups all take the fast
+// path, as encodeSums would group by group, with the widest row kernel the
+// processor has: EncodeBlock's counterpart of encodeRowAVX512/encodeRowAVX2.
+// gs and len(x) must be positive multiples of 8, and useAVX2 true.
+func encodeCodesRow(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32) {
+	if useAVX512 {
+		encodeCodesRowAVX512(x, codes, groups, gs, qmax)
+	} else {
+		encodeCodesRowAVX2(x, codes, groups, gs, qmax)
+	}
+}
+
+// encodeCodes writes the codes of one group, g[0], as encodeSums or
+// encodePrecise would, for rows the row kernels do not take whole. The
+// longest prefix that is a multiple of 8 goes to a row kernel as a row of one
+// group; a group of subnormal values (inv == 0) goes to encodePrecise, whose
+// sums are dropped: it is rare, and sharing its loop keeps the codes those of
+// QuantizeBlock by construction.
+func encodeCodes(x []float32, codes []uint8, g []groupParams, qmax int32) {
+	p := &g[0]
+	if p.inv == 0 {
+		encodePrecise(x, codes, p.scale, p.zero, qmax)
+		return
+	}
+	n8 := 0
+	if useAVX2 {
+		if n8 = len(x) &^ 7; n8 > 0 {
+			encodeCodesRow(x[:n8], codes[:n8], g, n8, qmax)
+		}
+	}
+	encodeCodesGeneric(x[n8:], codes[n8:], p.inv, p.zero, qmax)
+}
+
+// encodeCodesGeneric is the portable loop of encodeCodes: the codes of
+// encodeGeneric, element by element, and nothing else.
+func encodeCodesGeneric(x []float32, codes []uint8, inv, zero float32, qmax int32) {
+	codes = codes[:len(x)]
+	for i, v := range x {
+		codes[i] = uint8(codeOf(codeAxis(v, inv, zero), qmax))
+	}
+}
+
 // codeAxis is where v falls on the code axis, plus the 0.5 that makes the
 // truncation in codeOf round to nearest. It is the encoder's arithmetic:
 // every step is rounded to float32 explicitly, so no compiler fuses the

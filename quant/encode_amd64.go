@@ -52,3 +52,15 @@ var useAVX512 = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.
 //
 //go:noescape
 func encodeRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, acc *rowSums)
+
+// encodeCodesRowAVX2 is encodeRowAVX2 without the sums: the same codes, and
+// nothing else is computed. gs and len(x) must be positive multiples of 8.
+//
+//go:noescape
+func encodeCodesRowAVX2(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32)
+
+// encodeCodesRowAVX512 is encodeCodesRowAVX2 in 512-bit registers, with
+// the same codes.
+//
+//go:noescape
+func encodeCodesRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32)

@@ -21,6 +21,14 @@ func encodeRowAVX2(x []float32, codes []uint8, groups []groupParams, gs int, qma
 	panic("quant: no AVX2 kernel")
 }
 
+func encodeCodesRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32) {
+	panic("quant: no AVX-512 kernel")
+}
+
+func encodeCodesRowAVX2(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32) {
+	panic("quant: no AVX2 kernel")
+}
+
 func pack4AVX2(dst []byte, codes []uint8) { panic("quant: no AVX2 kernel") }
 
 func pack2AVX2(dst []byte, codes []uint8) { panic("quant: no AVX2 kernel") }

@@ -146,19 +146,33 @@ func hashResult(h hash.Hash, t *Tensor, err error) {
 // means the kernel writes different bytes than before.
 const goldenSHA256 = "3852f15d6e4748cdb1e08c6d15d8feef0e1f5a66ddf48a2b113e4ceb731c4223"
 
+// Both block functions must give the hash: EncodeBlock writes what
+// QuantizeBlock writes, without the sums, which the hash does not cover.
 func TestOutputMatchesGoldenHash(t *testing.T) {
-	got := goldenHash(func(z *Quantizer, t *Tensor, x []float32, format ScaleFormat) error {
-		l := t.Layout()
-		// Resolve the float16 → float32 fallback the way batch and Quantize
-		// do, so the hash covers what users get, not which problem a block
-		// happens to notice first.
-		_, err := z.QuantizeBlock(t, x, 0, l.Rows, 0, l.Cols, format)
-		if IsNeedFloat32(err) {
-			_, err = z.QuantizeBlock(t, x, 0, l.Rows, 0, l.Cols, Float32)
+	blocks := []struct {
+		name  string
+		block func(z *Quantizer, t *Tensor, x []float32, r0, nrows, c0, c1 int, format ScaleFormat) error
+	}{
+		{"QuantizeBlock", func(z *Quantizer, t *Tensor, x []float32, r0, nrows, c0, c1 int, format ScaleFormat) error {
+			_, err := z.QuantizeBlock(t, x, r0, nrows, c0, c1, format)
+			return err
+		}},
+		{"EncodeBlock", (*Quantizer).EncodeBlock},
+	}
+	for _, b := range blocks {
+		got := goldenHash(func(z *Quantizer, t *Tensor, x []float32, format ScaleFormat) error {
+			l := t.Layout()
+			// Resolve the float16 → float32 fallback the way batch and
+			// Quantize do, so the hash covers what users get, not which
+			// problem a block happens to notice first.
+			err := b.block(z, t, x, 0, l.Rows, 0, l.Cols, format)
+			if IsNeedFloat32(err) {
+				err = b.block(z, t, x, 0, l.Rows, 0, l.Cols, Float32)
+			}
+			return err
+		})
+		if got != goldenSHA256 {
+			t.Fatalf("%s: codes, scales or zero points changed: hash %s, want %s", b.name, got, goldenSHA256)
 		}
-		return err
-	})
-	if got != goldenSHA256 {
-		t.Fatalf("codes, scales or zero points changed: hash %s, want %s", got, goldenSHA256)
 	}
 }

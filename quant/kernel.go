@@ -35,6 +35,24 @@ type rowSums struct {
 // within the bound; the caller then redoes the whole tensor with Float32. A NaN
 // or infinite input gives a *NonFiniteError with its flat index in the tensor.
 func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 int, format ScaleFormat) (Sums, error) {
+	return z.block(t, src, r0, nrows, c0, c1, format, true)
+}
+
+// EncodeBlock is QuantizeBlock without the quality sums, for callers that
+// never look at them: it writes the same codes, scales and zero points, byte
+// for byte, and returns the same errors, but skips the float64 arithmetic of
+// the sums, which is more than half of QuantizeBlock's work. The arguments,
+// the float16 → float32 fallback and the concurrency rules are those of
+// QuantizeBlock.
+func (z *Quantizer) EncodeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 int, format ScaleFormat) error {
+	_, err := z.block(t, src, r0, nrows, c0, c1, format, false)
+	return err
+}
+
+// block is QuantizeBlock, and EncodeBlock when withSums is false: one body,
+// so that both choose the parameters and the codes in the very same way.
+// Without sums, the returned Sums are zero.
+func (z *Quantizer) block(t *Tensor, src []float32, r0, nrows, c0, c1 int, format ScaleFormat, withSums bool) (Sums, error) {
 	l := t.Layout()
 	width := c1 - c0
 	if r0 < 0 || nrows < 0 || r0+nrows > l.Rows || c0 < 0 || c1 > l.Cols || width <= 0 ||
@@ -58,8 +76,8 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 	var acc rowSums
 	var n int
 	rowBytes, rowGroups := l.RowBytes(), l.GroupsPerRow()
-	// The AVX2 row kernel takes whole rows of groups whose lengths are
-	// multiples of its eight lanes.
+	// The row kernels take whole rows of groups whose lengths are
+	// multiples of eight lanes.
 	rowKernel := useAVX2 && l.GroupSize%8 == 0 && width%8 == 0
 	for r := r0; r < r0+nrows; r++ {
 		row := src[(r-r0)*width : (r-r0+1)*width]
@@ -100,6 +118,8 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 			t.Scales[gi+g], t.ZeroPoints[gi+g] = p.scale, p.zero
 		}
 		switch {
+		case fast && rowKernel && !withSums:
+			encodeCodesRow(row, codes, groups, l.GroupSize, qmax)
 		case fast && rowKernel && useAVX512:
 			encodeRowAVX512(row, codes, groups, l.GroupSize, qmax, &acc)
 			n += width
@@ -115,7 +135,11 @@ func (z *Quantizer) QuantizeBlock(t *Tensor, src []float32, r0, nrows, c0, c1 in
 				switch {
 				case p.mn == p.mx:
 					clear(c)
-					sums.addConstant(p.mn, len(x))
+					if withSums {
+						sums.addConstant(p.mn, len(x))
+					}
+				case !withSums:
+					encodeCodes(x, c, groups[g:g+1], qmax)
 				case p.inv != 0:
 					e, xx, hh, m := encodeSums(x, c, p.inv, p.scale, p.zero, qmax)
 					acc.sqErr += e

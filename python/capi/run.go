@@ -80,7 +80,7 @@ func quantize(ctx context.Context, layers []*layerIO, req request) error {
 		in[i] = batch.Layer{Name: l.name, Shape: l.shape, DType: batch.Float32, Data: l.data,
 			Dest: &batch.Destination{Codes: l.codes, Scales: l.scales, ZeroPoints: l.zeroPoints}}
 	}
-	opts := batch.Options{Bits: req.bits, GroupSize: req.groupSize, ContinueOnError: req.continueOnError}
+	opts := batch.Options{Bits: req.bits, GroupSize: req.groupSize, ContinueOnError: req.continueOnError, SkipQuality: true} // Python never returns quality
 	if req.progress != nil {
 		opts.Progress = func(name string, fraction float64) { req.progress(index[name], fraction) }
 	}

@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -83,9 +82,7 @@ func storedTensors(r *batch.Result) []safetensors.Tensor {
 
 func encodeHalves(x []float32) []byte {
 	b := make([]byte, 2*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint16(b[2*i:], quant.Float32ToHalf(v))
-	}
+	quant.EncodeFloat16(b, x)
 	return b
 }
 

@@ -2,10 +2,12 @@
 
 package safetensors
 
-import (
-	"io"
-	"os"
-)
+import "os"
 
-// newWriteback returns f itself: early writeback is a Linux refinement.
-func newWriteback(f *os.File, offset int64) io.Writer { return f }
+// writeback is the io.Writer under a Writer's buffer: the file itself, as
+// early writeback is a Linux refinement.
+type writeback struct{ *os.File }
+
+func newWriteback(f *os.File, offset int64) *writeback { return &writeback{f} }
+
+func (w *writeback) close() {}

@@ -42,6 +42,7 @@ type CreateOptions struct {
 type Writer struct {
 	path      string
 	f         *atomicfile.File
+	wb        *writeback
 	buf       *bufio.Writer
 	meta      map[string]string
 	slots     []slot // sorted by name
@@ -101,7 +102,8 @@ func newWriter(path string, meta map[string]string, names []string, slots []slot
 		w.Abort()
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	w.buf = bufio.NewWriterSize(newWriteback(w.f.File, 8+w.headerLen), 1<<20)
+	w.wb = newWriteback(w.f.File, 8+w.headerLen)
+	w.buf = bufio.NewWriterSize(w.wb, 1<<20)
 	return w, nil
 }
 
@@ -235,6 +237,7 @@ func (w *Writer) Commit() (err error) {
 	if err := w.buf.Flush(); err != nil {
 		return fmt.Errorf("safetensors: writing %s: %w", w.f.Name(), err)
 	}
+	w.wb.close()
 	if _, err := w.f.WriteAt(head, 0); err != nil {
 		return fmt.Errorf("safetensors: writing %s: %w", w.f.Name(), err)
 	}
@@ -268,6 +271,7 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
+	w.wb.close()
 	if err := w.f.Abort(); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}

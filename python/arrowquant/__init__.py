@@ -40,7 +40,7 @@ class ArrowQuantV2:
     def __repr__(self):
         return f"ArrowQuantV2(mode={self.mode!r})"
 
-    def quantize_batch(self, weights_dict, bit_width=4, continue_on_error=False, group_size=128):
+    def quantize_batch(self, weights_dict, bit_width=4, continue_on_error=False, group_size=128, *, as_numpy=False):
         """Quantize every array of weights_dict (layer name -> C-contiguous
         float32 numpy.ndarray of rank >= 1) and return a dict sorted by name:
 
@@ -55,6 +55,11 @@ class ArrowQuantV2:
         of the row, least significant bits first. scales and zero_points are
         row-major [rows, ceil(cols/group_size)].
 
+        as_numpy=True returns scales and zero_points as flat float32
+        numpy.ndarrays holding the same values, the very buffers Go filled:
+        building Python lists of millions of floats costs as much as the
+        quantization itself, and most callers turn them back into arrays.
+
         Raises ValueError for an invalid bit_width (2, 4 or 8) or group_size
         (>= 1), and, naming every bad layer at once, for keys that are not
         str, values that are not numpy arrays, dtypes other than float32,
@@ -65,10 +70,11 @@ class ArrowQuantV2:
         Ctrl-C cancels the Go work within milliseconds and raises
         KeyboardInterrupt. Arrays must not be modified during the call.
         """
-        return _quantize.quantize_batch(weights_dict, bit_width, group_size, continue_on_error, None, 3)
+        return _quantize.quantize_batch(weights_dict, bit_width, group_size, continue_on_error, None, as_numpy, 3)
 
     def quantize_batch_with_progress(
-        self, weights_dict, bit_width=4, progress_callback=None, continue_on_error=False, group_size=128
+        self, weights_dict, bit_width=4, progress_callback=None, continue_on_error=False, group_size=128, *,
+        as_numpy=False,
     ):
         """quantize_batch, calling progress_callback(layer_name, fraction) on
         the calling thread once per layer the engine settles (quantized, or
@@ -80,7 +86,7 @@ class ArrowQuantV2:
         identical to quantize_batch's.
         """
         return _quantize.quantize_batch(
-            weights_dict, bit_width, group_size, continue_on_error, progress_callback, 3
+            weights_dict, bit_width, group_size, continue_on_error, progress_callback, as_numpy, 3
         )
 
 

@@ -187,7 +187,7 @@ def _join_until_done(thread):
             pass
 
 
-def quantize_batch(weights, bit_width, group_size, continue_on_error, progress_callback, warn_stacklevel):
+def quantize_batch(weights, bit_width, group_size, continue_on_error, progress_callback, as_numpy, warn_stacklevel):
     _abi.check_process()
     bits = check_bit_width(bit_width)
     group_size = check_group_size(group_size)
@@ -195,6 +195,8 @@ def quantize_batch(weights, bit_width, group_size, continue_on_error, progress_c
         raise ValueError(f"weights_dict must be a dict of layer name to numpy.ndarray, got {type(weights).__name__}")
     if progress_callback is not None and not callable(progress_callback):
         raise ValueError(f"progress_callback must be callable or None, got {type(progress_callback).__name__}")
+    if not isinstance(as_numpy, bool):
+        raise ValueError(f"as_numpy must be True or False, got {type(as_numpy).__name__}")
 
     problems = []  # (sort key, message)
     good = []
@@ -221,8 +223,8 @@ def quantize_batch(weights, bit_width, group_size, continue_on_error, progress_c
                 codes, scales, zero_points = call.outputs[i]
                 results[name] = {
                     "quantized_data": codes,
-                    "scales": scales.tolist(),
-                    "zero_points": zero_points.tolist(),
+                    "scales": scales if as_numpy else scales.tolist(),
+                    "zero_points": zero_points if as_numpy else zero_points.tolist(),
                     "shape": list(arr.shape),
                     "bit_width": bits,
                     "group_size": group_size,

@@ -173,3 +173,28 @@ def test_bytes_equal_the_go_library_on_the_same_data(q, rng, tmp_path, gocheck, 
         for key in ("scales", "zero_points"):
             digest = hashlib.sha256(np.asarray(r[key], dtype="<f4").tobytes()).hexdigest()
             assert digest == want[name][key], (name, key)
+
+
+@pytest.mark.parametrize("with_progress", [False, True])
+def test_as_numpy_returns_the_same_values_as_float32_arrays(q, rng, with_progress):
+    weights = {f"l{i}": rng.standard_normal((17, 45 + i), dtype=np.float32) for i in range(3)}
+    run = q.quantize_batch_with_progress if with_progress else q.quantize_batch
+    lists = run(weights, bit_width=4, group_size=16)
+    arrays = run(weights, bit_width=4, group_size=16, as_numpy=True)
+    assert list(arrays) == list(lists)
+    for name, a in arrays.items():
+        want = lists[name]
+        for key in ("scales", "zero_points"):
+            v = a[key]
+            assert isinstance(v, np.ndarray) and v.dtype == np.float32 and v.ndim == 1 and v.flags.c_contiguous
+            assert v.tolist() == want[key]
+        assert {k: a[k] for k in ("quantized_data", "shape", "bit_width", "group_size")} == {
+            k: want[k] for k in ("quantized_data", "shape", "bit_width", "group_size")
+        }
+        np.testing.assert_array_equal(arrowquant.dequantize(a), arrowquant.dequantize(want))
+
+
+@pytest.mark.parametrize("bad", [1, "yes", None])
+def test_as_numpy_must_be_a_bool(q, bad):
+    with pytest.raises(ValueError, match="as_numpy must be True or False"):
+        q.quantize_batch({"w": np.ones((2, 2), np.float32)}, as_numpy=bad)

@@ -294,7 +294,12 @@ func TestContinueOnErrorReturnsTheGoodLayersAndNamesTheBad(t *testing.T) {
 	if len(res) != 2 || res[0].Name != "good.1" || res[1].Name != "good.2" {
 		t.Fatalf("results %v", res)
 	}
+	// Alone, in one chunk, its float64 sums are added in another order.
 	alone, _ := Quantize(context.Background(), []Layer{badBatch()[0]}, Options{})
+	if q, want := res[1].Quality, alone[0].Quality; math.Abs(q.RMSE-want.RMSE) > 1e-12*want.RMSE || math.Abs(q.Cosine-want.Cosine) > 1e-12 {
+		t.Fatalf("quality %+v, alone %+v", q, want)
+	}
+	alone[0].Quality = res[1].Quality
 	sameResults(t, res[1:], alone)
 }
 
@@ -344,12 +349,18 @@ func TestCancellationStopsPromptlyAndLeavesNoGoroutine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var calls atomic.Int32
 	var cancelledAt time.Time
-	res, err := Quantize(ctx, layers, Options{Workers: 2, Progress: func(string, float64) {
-		if calls.Add(1) == 3 {
-			cancelledAt = time.Now()
-			cancel()
-		}
-	}})
+	// Cancelled from a worker, after its third chunk, so that the workers
+	// cannot finish everything before the cancellation reaches them however
+	// the goroutines are scheduled.
+	var chunks atomic.Int32
+	res, err := Quantize(ctx, layers, Options{Workers: 2, ChunkElements: 1 << 16,
+		Progress: func(string, float64) { calls.Add(1) },
+		Advance: func(int) {
+			if chunks.Add(1) == 3 {
+				cancelledAt = time.Now()
+				cancel()
+			}
+		}})
 	if !errors.Is(err, context.Canceled) || res != nil {
 		t.Fatalf("res %d err %v", len(res), err)
 	}
@@ -527,5 +538,73 @@ func TestSkipQualityChangesOnlyTheQuality(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// copyResult copies what emit must not keep under RecycleResults.
+func copyResult(r *Result) *Result {
+	c := *r
+	c.Codes, c.Scales, c.ZeroPoints = bytes.Clone(r.Codes), slices.Clone(r.Scales), slices.Clone(r.ZeroPoints)
+	return &c
+}
+
+// TestRecycledResultsAreIdenticalAndReused streams layers of mixed sizes,
+// large before small so that recycled memory holds another layer's bytes,
+// with odd widths whose last byte has padding bits, a layer that switches
+// to float32 scales late, and bad layers: the emitted results must equal
+// Quantize's, and memory must actually come round again.
+func TestRecycledResultsAreIdenticalAndReused(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 15))
+	late, x := randomLayer(r, "e.late", 50, 256)
+	for i := 49 * 256; i < 50*256; i++ {
+		x[i] += 1000
+	}
+	layers := append(mixedBatch(14), late)
+	for i := range 12 {
+		l, _ := randomLayer(r, fmt.Sprintf("f.%02d", i), 40-i, 33+2*i)
+		layers = append(layers, l)
+	}
+	for name, set := range map[string][]Layer{"mixed": layers, "bad layers": append(badBatch(), layers...)} {
+		for _, bits := range []int{2, 4, 8} {
+			for _, workers := range []int{1, 2, 3} {
+				opts := Options{Bits: bits, Workers: workers, ContinueOnError: true, MaxPending: 64 << 10}
+				want, wantErr := Quantize(context.Background(), set, opts)
+				opts.RecycleResults = true
+				var got []*Result
+				seen := map[*byte]bool{}
+				err := Stream(context.Background(), set, opts, func(r *Result) error {
+					got = append(got, copyResult(r))
+					seen[&r.Codes[:1][0]] = true
+					return nil
+				})
+				if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+					t.Fatalf("%s, %d bits, %d workers: error %v, want %v", name, bits, workers, err, wantErr)
+				}
+				sameResults(t, want, got)
+				if len(seen) >= len(got) {
+					t.Errorf("%s, %d bits, %d workers: %d results in %d distinct buffers: nothing was recycled", name, bits, workers, len(got), len(seen))
+				}
+			}
+		}
+	}
+}
+
+func TestQuantizeIgnoresRecycleResults(t *testing.T) {
+	layers := mixedBatch(16)
+	want, err := Quantize(context.Background(), layers, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Quantize(context.Background(), layers, Options{RecycleResults: true, MaxPending: 1 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameResults(t, want, got)
+	seen := map[*byte]bool{}
+	for _, r := range got {
+		seen[&r.Codes[0]] = true
+	}
+	if len(seen) != len(got) {
+		t.Errorf("Quantize returned %d results sharing %d buffers", len(got), len(seen))
 	}
 }

@@ -26,6 +26,7 @@ import (
 func Quantize(ctx context.Context, layers []Layer, opts Options) ([]*Result, error) {
 	results := make([]*Result, 0, len(layers))
 	opts.MaxPending = math.MaxInt64 // every result is kept anyway
+	opts.RecycleResults = false
 	err := Stream(ctx, layers, opts, func(r *Result) error {
 		results = append(results, r)
 		return nil
@@ -52,16 +53,20 @@ func Stream(ctx context.Context, layers []Layer, opts Options, emit func(*Result
 		return err
 	}
 	r := &run{opts: opts, params: opts.params(), jobs: jobs, emit: emit}
+	if opts.RecycleResults {
+		r.recycle = &recycler{limit: opts.maxPending()}
+	}
 	return r.do(ctx)
 }
 
 // run is the state of one Stream call.
 type run struct {
-	opts   Options
-	params quant.Params
-	jobs   []*job
-	emit   func(*Result) error
-	failed atomic.Bool // a layer failed and ContinueOnError is off: only look for more errors
+	opts    Options
+	params  quant.Params
+	jobs    []*job
+	emit    func(*Result) error
+	recycle *recycler   // nil unless Options.RecycleResults
+	failed  atomic.Bool // a layer failed and ContinueOnError is off: only look for more errors
 }
 
 type chunk struct {
@@ -71,10 +76,7 @@ type chunk struct {
 
 func (r *run) do(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
-	maxPending := r.opts.MaxPending
-	if maxPending <= 0 {
-		maxPending = 256 << 20
-	}
+	maxPending := r.opts.maxPending()
 	window := semaphore.NewWeighted(maxPending)
 	work := make(chan chunk)
 	finished := make(chan *job, len(r.jobs))
@@ -96,7 +98,7 @@ func (r *run) do(ctx context.Context) error {
 			if err := window.Acquire(gctx, min(j.resultBytes(), maxPending)); err != nil {
 				return err
 			}
-			j.start(r.params)
+			j.start(r.params, r.recycle)
 			for i := range j.spans {
 				select {
 				case work <- chunk{j, i}:
@@ -171,6 +173,9 @@ func (r *run) collect(finished <-chan *job, window *semaphore.Weighted, maxPendi
 					g.Go(func() error { return emitErr }) // cancels gctx, stopping the others
 				}
 			}
+			if n.result != nil && n.layer.Dest == nil {
+				r.recycle.put(&n.result.Tensor)
+			}
 			if !n.refused {
 				window.Release(min(n.resultBytes(), maxPending))
 			}
@@ -206,19 +211,18 @@ func (r *run) callEmit(res *Result) (err error) {
 	return r.emit(res)
 }
 
-// start allocates the layer's result just before its first chunk is sent.
-func (j *job) start(p quant.Params) {
-	var t *quant.Tensor
+// start gives the layer its result memory just before its first chunk is
+// sent: the caller's Destination, or buffers from rec (new ones when rec is
+// nil or has none large enough).
+func (j *job) start(p quant.Params, rec *recycler) {
+	t := quant.Tensor{Shape: append([]int(nil), j.layer.Shape...), Bits: p.Bits, GroupSize: p.GroupSize, Format: p.Scales}
 	if d := j.layer.Dest; d != nil {
-		t = &quant.Tensor{Shape: append([]int(nil), j.layer.Shape...), Bits: p.Bits, GroupSize: p.GroupSize, Format: p.Scales,
-			Codes: d.Codes, Scales: d.Scales, ZeroPoints: d.ZeroPoints}
+		t.Codes, t.Scales, t.ZeroPoints = d.Codes, d.Scales, d.ZeroPoints
 	} else {
-		var err error
-		if t, err = quant.NewTensor(j.layer.Shape, p); err != nil {
-			panic(err) // plan validated the shape and the parameters
-		}
+		b := rec.get(j.layout.CodesLen(), j.layout.ParamsLen())
+		t.Codes, t.Scales, t.ZeroPoints = b.codes, b.scales, b.zeroes
 	}
-	j.result = &Result{Name: j.layer.Name, SourceDType: j.layer.DType, Tensor: *t}
+	j.result = &Result{Name: j.layer.Name, SourceDType: j.layer.DType, Tensor: t}
 	j.sums = make([]quant.Sums, len(j.spans))
 	j.formats = make([]quant.ScaleFormat, len(j.spans))
 	j.errs = make([]error, len(j.spans))

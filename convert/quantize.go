@@ -23,6 +23,9 @@ func Quantize(ctx context.Context, plan *Plan, sink Sink, opts Options) (rep *Re
 		}
 	}()
 	start := time.Now()
+	if _, ok := sink.(copyingSink); ok {
+		opts.Batch.RecycleResults = true
+	}
 	rep = newReport(plan)
 	for _, e := range plan.Entries {
 		if !e.Quantize {

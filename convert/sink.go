@@ -17,6 +17,14 @@ type Sink interface {
 	Abort() error
 }
 
+// A copyingSink copies everything it needs from a result before WriteResult
+// returns, so Quantize may let the engine reuse the result's memory for a
+// later layer (batch.Options.RecycleResults).
+type copyingSink interface {
+	Sink
+	copiesResults()
+}
+
 // safetensorsSink writes the quantized layout of docs/FORMAT.md.
 type safetensorsSink struct {
 	out     *output
@@ -97,3 +105,6 @@ func (s *safetensorsSink) Commit() error {
 }
 
 func (s *safetensorsSink) Abort() error { return s.out.abort() }
+
+// copiesResults: WriteTensor copies the bytes before it returns.
+func (s *safetensorsSink) copiesResults() {}

@@ -8,7 +8,7 @@ import (
 
 // writebackStep is how many bytes are written between two requests that the
 // kernel start writing them to disk.
-const writebackStep = 64 << 20
+const writebackStep = 16 << 20
 
 // writeback is the io.Writer under a Writer's buffer. Every writebackStep
 // bytes it asks the kernel to start writing the finished range to disk

@@ -29,7 +29,7 @@ test: $(TEST_TARGETS)
 
 # The benchmarks of docs/BENCHMARKS.md, with the commands recorded there.
 bench:
-	$(GO) test -run '^$$' -bench 'QuantizeBlock|Memcpy' -benchtime 100x -count 5 ./quant
+	$(GO) test -run '^$$' -bench 'QuantizeBlock|EncodeBlock|EncodeFloat16|Memcpy' -benchtime 100x -count 5 ./quant
 	$(GO) test -run '^$$' -bench 'HundredLayers|OneBigLayer|Memcpy' -benchtime 5x -count 3 ./batch
 	$(GO) test -run '^$$' -bench . -benchtime 3x -count 3 ./arrowio
 

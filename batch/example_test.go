@@ -56,3 +56,28 @@ func ExampleQuantize_errors() {
 	// layer "short": shape [2 2] does not match the data (12 bytes of float32) (data holds 3 elements)
 	// first bad layer: nan
 }
+
+// A writer streams results in name order with bounded memory: here it only
+// counts bytes, copying nothing, so the engine may recycle each result's
+// memory once emit returns, and it skips the quality figures it never reads.
+func ExampleStream() {
+	var layers []batch.Layer
+	for i := range 3 {
+		w := make([]float32, 64*256)
+		for j := range w {
+			w[j] = float32(math.Cos(float64(i*j) / 100))
+		}
+		layers = append(layers, batch.Float32Layer(fmt.Sprintf("block.%d.weight", i), []int{64, 256}, w))
+	}
+	opts := batch.Options{Bits: 4, RecycleResults: true, SkipQuality: true, MaxPending: 64 << 10}
+	err := batch.Stream(context.Background(), layers, opts, func(r *batch.Result) error {
+		fmt.Printf("%s: %d bytes of codes, %d scales (%v)\n", r.Name, len(r.Codes), len(r.Scales), r.Format)
+		return nil
+	})
+	fmt.Println("error:", err)
+	// Output:
+	// block.0.weight: 8192 bytes of codes, 128 scales (f16)
+	// block.1.weight: 8192 bytes of codes, 128 scales (f16)
+	// block.2.weight: 8192 bytes of codes, 128 scales (f16)
+	// error: <nil>
+}

@@ -167,7 +167,8 @@ func BenchmarkRowKernels(b *testing.B) {
 	if useAVX512 {
 		kernels = append(kernels,
 			kernel{"sums/AVX512", func(x []float32, g []groupParams) { encodeRowAVX512(x, codes, g, gs, qmax, &acc) }},
-			kernel{"codes/AVX512", func(x []float32, g []groupParams) { encodeCodesRowAVX512(x, codes, g, gs, qmax) }})
+			kernel{"codes/AVX512", func(x []float32, g []groupParams) { encodeCodesRowAVX512(x, codes, g, gs, qmax) }},
+			kernel{"fitted/AVX512", func(x []float32, g []groupParams) { codesRowAVX512(x, codes, g, gs, qmax, false) }})
 	}
 	for _, k := range kernels {
 		b.Run(k.name, func(b *testing.B) {
@@ -178,6 +179,43 @@ func BenchmarkRowKernels(b *testing.B) {
 				}
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/float64(len(x))*1e9, "ns/param")
+		})
+	}
+}
+
+// BenchmarkRowParams times the choice of parameters alone, for the groups
+// of 128 of the benchmark input taken 32 at a time, as block takes a batch
+// of four rows of 1024: rangeParamsFast group by group against the kernels.
+func BenchmarkRowParams(b *testing.B) {
+	const gs, batch, qmax = 128, 32, 15
+	x := benchInput(1 << 18)
+	groups := make([]groupParams, len(x)/gs)
+	groupRanges(x, gs, groups)
+	type impl = struct {
+		name string
+		f    func([]groupParams)
+	}
+	impls := []impl{{"scalar", func(g []groupParams) {
+		for i := range g {
+			p := &g[i]
+			p.scale, p.zero, p.inv, _ = rangeParamsFast(p.mn, p.mx, qmax, Float16)
+		}
+	}}}
+	f := &stepBits[Float16]
+	if useAVX2 {
+		impls = append(impls, impl{"AVX2", func(g []groupParams) { rangeParamsAVX2(g, qmax, f.low, f.minStep, f.maxStep, true) }})
+	}
+	if useAVX512 {
+		impls = append(impls, impl{"AVX512", func(g []groupParams) { rangeParamsAVX512(g, qmax, f.low, f.minStep, f.maxStep, true) }})
+	}
+	for _, k := range impls {
+		b.Run(k.name, func(b *testing.B) {
+			for b.Loop() {
+				for i := 0; i < len(groups); i += batch {
+					k.f(groups[i : i+batch])
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/float64(len(groups))*1e9, "ns/group")
 		})
 	}
 }

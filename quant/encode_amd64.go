@@ -61,6 +61,31 @@ func encodeCodesRowAVX2(x []float32, codes []uint8, groups []groupParams, gs int
 
 // encodeCodesRowAVX512 is encodeCodesRowAVX2 in 512-bit registers, with
 // the same codes.
+func encodeCodesRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32) {
+	codesRowAVX512(x, codes, groups, gs, qmax, true)
+}
+
+// codesRowAVX512 is encodeCodesRowAVX512, and without clamp the same for
+// groups whose every value falls in [0, qmax+1) on the code axis.
 //
 //go:noescape
-func encodeCodesRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32)
+func codesRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, clamp bool)
+
+// rangeParamsAVX2 is rowParams's loop for len(groups) ≥ 4, with low, minStep
+// and maxStep from stepBits and half for Float16.
+//
+//go:noescape
+func rangeParamsAVX2(groups []groupParams, qmax int32, low, minStep, maxStep uint64, half bool)
+
+// minMaxGroupsAVX2 is minMaxAVX2 for every group of gs ≥ 8 floats of x,
+// len(x) = gs·len(groups) > 0, writing the groups' mn and mx; ok is false if
+// any element of x is NaN or ±Inf.
+//
+//go:noescape
+func minMaxGroupsAVX2(x []float32, gs int, groups []groupParams) (ok bool)
+
+// rangeParamsAVX512 is rangeParamsAVX2 for len(groups) ≥ 8, eight groups at
+// a time.
+//
+//go:noescape
+func rangeParamsAVX512(groups []groupParams, qmax int32, low, minStep, maxStep uint64, half bool)

@@ -717,7 +717,7 @@ next:
 	VZEROUPPER
 	RET
 
-// func encodeCodesRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32)
+// func codesRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, clamp bool)
 //
 // encodeCodesRowAVX2 in 512-bit registers, the same codes: sixteen floats
 // per iteration, codes narrowed by VPMOVDB, and at most one block of eight
@@ -725,8 +725,14 @@ next:
 // independent chains, measured no faster on Zen 4: the loop is bound by its
 // vector operations, not by their latency or the loop's own.)
 //
-// Registers: inv Z16, zero Z17, 0.5 Z19, qmax Z20, zeros Z21.
-TEXT ·encodeCodesRowAVX512(SB), NOSPLIT, $0-84
+// Without clamp, the clamp to [0, qmax] is left out of the loop of sixteen,
+// a third of its vector operations: block asks for that only for groups
+// whose parameters were checked to fit (see encodeFittedRow), where it
+// cannot change a code. The test of clamp is a branch the same way every
+// iteration, on the integer side of the core.
+//
+// Registers: inv Z16, zero Z17, 0.5 Z19, qmax Z20, zeros Z21; clamp R13.
+TEXT ·codesRowAVX512(SB), NOSPLIT, $0-85
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), R8
 	LEAQ (SI)(R8*4), R9 // end of x
@@ -734,6 +740,7 @@ TEXT ·encodeCodesRowAVX512(SB), NOSPLIT, $0-84
 	MOVQ groups_base+48(FP), BX
 	MOVQ gs+72(FP), R10
 	SHLQ $2, R10        // bytes of x per group
+	MOVBQZX clamp+84(FP), R13
 
 	MOVL         qmax+80(FP), DX
 	VPBROADCASTD DX, Z20
@@ -750,10 +757,19 @@ group:
 	VBROADCASTSS 12(BX), Z17 // zero
 
 loop16:
-	LEAQ 64(SI), AX
-	CMPQ AX, R12
-	JHI  tail8
-	CODES(Z0, 0, Z16, Z17, Z19, Z21, Z20)
+	LEAQ       64(SI), AX
+	CMPQ       AX, R12
+	JHI        tail8
+	VMULPS     (SI), Z16, Z0
+	VADDPS     Z17, Z0, Z0
+	VADDPS     Z19, Z0, Z0
+	VCVTTPS2DQ Z0, Z0
+	TESTQ      R13, R13
+	JZ         narrow
+	VPMAXSD    Z21, Z0, Z0
+	VPMINSD    Z20, Z0, Z0
+
+narrow:
 	VPMOVDB Z0, X0
 	VMOVDQU X0, (DI)
 	MOVQ    AX, SI

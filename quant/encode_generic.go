@@ -25,6 +25,10 @@ func encodeCodesRowAVX512(x []float32, codes []uint8, groups []groupParams, gs i
 	panic("quant: no AVX-512 kernel")
 }
 
+func codesRowAVX512(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32, clamp bool) {
+	panic("quant: no AVX-512 kernel")
+}
+
 func encodeCodesRowAVX2(x []float32, codes []uint8, groups []groupParams, gs int, qmax int32) {
 	panic("quant: no AVX2 kernel")
 }
@@ -32,3 +36,15 @@ func encodeCodesRowAVX2(x []float32, codes []uint8, groups []groupParams, gs int
 func pack4AVX2(dst []byte, codes []uint8) { panic("quant: no AVX2 kernel") }
 
 func pack2AVX2(dst []byte, codes []uint8) { panic("quant: no AVX2 kernel") }
+
+func rangeParamsAVX2(groups []groupParams, qmax int32, low, minStep, maxStep uint64, half bool) {
+	panic("quant: no AVX2 kernel")
+}
+
+func minMaxGroupsAVX2(x []float32, gs int, groups []groupParams) (ok bool) {
+	panic("quant: no AVX2 kernel")
+}
+
+func rangeParamsAVX512(groups []groupParams, qmax int32, low, minStep, maxStep uint64, half bool) {
+	panic("quant: no AVX-512 kernel")
+}

@@ -14,6 +14,9 @@ type Quantizer struct {
 
 // groupParams are one group's range and the parameters chosen for it; inv is
 // 1/scale in float32 where the encoder may multiply by it (fastPath), else 0.
+// Between rowParams and block's loop over the groups, inv = 0 also marks the
+// groups whose parameters rowParams left to chooseParams. The layout (five
+// float32, 20 bytes) is read by the assembly kernels.
 type groupParams struct {
 	mn, mx, scale, zero, inv float32
 }
@@ -60,13 +63,25 @@ func (z *Quantizer) block(t *Tensor, src []float32, r0, nrows, c0, c1 int, forma
 		panic(fmt.Sprintf("quant: bad block rows [%d,+%d) cols [%d,%d) of %d×%d with %d values", r0, nrows, c0, c1, l.Rows, l.Cols, len(src)))
 	}
 	ng := (width-1)/l.GroupSize + 1
+	// Rows are taken in batches of about batchFloats values, when their
+	// groups are all whole: the ranges of a batch are one run of groups of
+	// equal length, found in one pass, and the parameters of all its groups
+	// are chosen in one pass too. That choice is a long chain of dependent
+	// operations per group; over a batch, the chains of many groups overlap
+	// in the processor, where over one row the encoder would wait for the
+	// end of the last chain every row. A batch stays in the first-level
+	// cache for the encoder's pass.
+	batch := 1
+	if width%l.GroupSize == 0 {
+		batch = max(1, min(nrows, batchFloats/width))
+	}
 	if cap(z.codes) < width {
 		z.codes = make([]uint8, width)
 	}
-	if cap(z.groups) < ng {
-		z.groups = make([]groupParams, ng)
+	if cap(z.groups) < ng*batch {
+		z.groups = make([]groupParams, ng*batch)
 	}
-	codes, groups := z.codes[:width], z.groups[:ng]
+	codes := z.codes[:width]
 	qmax := int32(1)<<l.Bits - 1
 	// The sums of the usual groups are kept in a rowSums, not added as a
 	// groupSums: the compiler copies a struct of more than four fields with
@@ -79,82 +94,86 @@ func (z *Quantizer) block(t *Tensor, src []float32, r0, nrows, c0, c1 int, forma
 	// The row kernels take whole rows of groups whose lengths are
 	// multiples of eight lanes.
 	rowKernel := useAVX2 && l.GroupSize%8 == 0 && width%8 == 0
-	for r := r0; r < r0+nrows; r++ {
-		row := src[(r-r0)*width : (r-r0+1)*width]
-		// Three passes over the row's groups rather than one per group: the
-		// choice of parameters is a long chain of dependent operations, and
-		// with the ranges of all groups known first the chains of different
-		// groups overlap in the processor instead of stalling the encoder.
-		for g := range groups {
-			x := row[g*l.GroupSize : min((g+1)*l.GroupSize, width)]
-			mn, mx, ok := minMax(x)
-			if !ok {
-				nf := firstNonFinite(x)
-				nf.Index += int64(r)*int64(l.Cols) + int64(c0+g*l.GroupSize)
-				return Sums{}, nf
-			}
-			groups[g].mn, groups[g].mx = mn, mx
+	for b0 := r0; b0 < r0+nrows; b0 += batch {
+		nb := min(batch, r0+nrows-b0)
+		rows := src[(b0-r0)*width : (b0-r0+nb)*width]
+		var nf *NonFiniteError
+		if !groupRanges(rows, l.GroupSize, z.groups[:ng*nb]) {
+			// The rows before the one holding the first non-finite value
+			// are quantized, as if row by row, and then the error returned.
+			nf = firstNonFinite(rows)
+			k := int(nf.Index) / width
+			nf.Index += int64(b0+k)*int64(l.Cols) + int64(c0) - int64(k*width)
+			nb = k
 		}
-		gi := r*rowGroups + c0/l.GroupSize
-		fast := true // every group takes encodeSums
-		for g := range groups {
-			p := &groups[g]
-			if p.mn != p.mx {
-				var ok bool
-				if p.scale, p.zero, p.inv, ok = rangeParamsFast(p.mn, p.mx, qmax, format); ok {
-					t.Scales[gi+g], t.ZeroPoints[gi+g] = p.scale, p.zero
-					continue
-				}
-			}
-			var err error
-			if p.scale, p.zero, err = chooseParams(p.mn, p.mx, qmax, format); err != nil {
-				return Sums{}, err
-			}
-			p.inv = 0
-			if fastPath(p.scale) {
-				p.inv = 1 / p.scale
-			}
-			fast = fast && p.inv != 0 && p.mn != p.mx
-			t.Scales[gi+g], t.ZeroPoints[gi+g] = p.scale, p.zero
-		}
-		switch {
-		case fast && rowKernel && !withSums:
-			encodeCodesRow(row, codes, groups, l.GroupSize, qmax)
-		case fast && rowKernel && useAVX512:
-			encodeRowAVX512(row, codes, groups, l.GroupSize, qmax, &acc)
-			n += width
-		case fast && rowKernel:
-			encodeRowAVX2(row, codes, groups, l.GroupSize, qmax, &acc)
-			n += width
-		default:
+		rowParams(z.groups[:ng*nb], qmax, format)
+		for r := b0; r < b0+nb; r++ {
+			row := rows[(r-b0)*width : (r-b0+1)*width]
+			groups := z.groups[(r-b0)*ng : (r-b0+1)*ng]
+			// The row's scales and zero points as slices of their own: t's
+			// fields would be reloaded and bounds-checked after every store.
+			gi := r*rowGroups + c0/l.GroupSize
+			scales, zeros := t.Scales[gi:gi+ng], t.ZeroPoints[gi:gi+ng]
+			fast := true // every group takes encodeSums
 			for g := range groups {
 				p := &groups[g]
-				start := g * l.GroupSize
-				end := min(start+l.GroupSize, width)
-				x, c := row[start:end], codes[start:end]
-				switch {
-				case p.mn == p.mx:
-					clear(c)
-					if withSums {
-						sums.addConstant(p.mn, len(x))
+				if p.inv != 0 { // rangeParamsFast's choice
+					scales[g], zeros[g] = p.scale, p.zero
+					continue
+				}
+				var err error
+				if p.scale, p.zero, err = chooseParams(p.mn, p.mx, qmax, format); err != nil {
+					return Sums{}, err
+				}
+				p.inv = 0
+				if fastPath(p.scale) {
+					p.inv = 1 / p.scale
+				}
+				fast = fast && p.inv != 0 && p.mn != p.mx
+				scales[g], zeros[g] = p.scale, p.zero
+			}
+			switch {
+			case fast && rowKernel && !withSums:
+				encodeFittedRow(row, codes, groups, l.GroupSize, qmax)
+			case fast && rowKernel && useAVX512:
+				encodeRowAVX512(row, codes, groups, l.GroupSize, qmax, &acc)
+				n += width
+			case fast && rowKernel:
+				encodeRowAVX2(row, codes, groups, l.GroupSize, qmax, &acc)
+				n += width
+			default:
+				for g := range groups {
+					p := &groups[g]
+					start := g * l.GroupSize
+					end := min(start+l.GroupSize, width)
+					x, c := row[start:end], codes[start:end]
+					switch {
+					case p.mn == p.mx:
+						clear(c)
+						if withSums {
+							sums.addConstant(p.mn, len(x))
+						}
+					case !withSums:
+						encodeCodes(x, c, groups[g:g+1], qmax)
+					case p.inv != 0:
+						e, xx, hh, m := encodeSums(x, c, p.inv, p.scale, p.zero, qmax)
+						acc.sqErr += e
+						acc.sqX += xx
+						acc.sqXHat += hh
+						acc.xXHat += xXHat(e, xx, hh)
+						acc.maxAbsErr = max(acc.maxAbsErr, m)
+						n += len(x)
+					default:
+						sums.add(encodePrecise(x, c, p.scale, p.zero, qmax))
 					}
-				case !withSums:
-					encodeCodes(x, c, groups[g:g+1], qmax)
-				case p.inv != 0:
-					e, xx, hh, m := encodeSums(x, c, p.inv, p.scale, p.zero, qmax)
-					acc.sqErr += e
-					acc.sqX += xx
-					acc.sqXHat += hh
-					acc.xXHat += xXHat(e, xx, hh)
-					acc.maxAbsErr = max(acc.maxAbsErr, m)
-					n += len(x)
-				default:
-					sums.add(encodePrecise(x, c, p.scale, p.zero, qmax))
 				}
 			}
+			off := r*rowBytes + c0*l.Bits/8
+			packRow(t.Codes[off:off+(width*l.Bits+7)/8], codes, l.Bits)
 		}
-		off := r*rowBytes + c0*l.Bits/8
-		packRow(t.Codes[off:off+(width*l.Bits+7)/8], codes, l.Bits)
+		if nf != nil {
+			return Sums{}, nf
+		}
 	}
 	sums.add(groupSums{sqErr: acc.sqErr, sqX: acc.sqX, sqXHat: acc.sqXHat, xXHat: acc.xXHat, maxAbsErr: acc.maxAbsErr, n: n})
 	return sums, nil
@@ -166,6 +185,30 @@ func chooseParams(mn, mx float32, qmax int32, format ScaleFormat) (scale, zero f
 		return constantParams(mn, format)
 	}
 	return rangeParams(mn, mx, qmax, format)
+}
+
+// batchFloats is about how many values block takes in one batch of rows:
+// 16 KiB of float32, half the first-level data cache of current x86 cores.
+const batchFloats = 4096
+
+// groupRanges sets mn and mx of every group of x, which holds len(groups)
+// groups of gs values, the last one possibly shorter, and returns false if
+// any value is NaN or ±Inf (mn and mx are then meaningless).
+func groupRanges(x []float32, gs int, groups []groupParams) bool {
+	whole := 0
+	if useAVX2 && gs >= 8 {
+		if whole = len(x) / gs; whole > 0 && !minMaxGroupsAVX2(x[:whole*gs], gs, groups[:whole]) {
+			return false
+		}
+	}
+	for g := whole; g < len(groups); g++ {
+		p := &groups[g]
+		var ok bool
+		if p.mn, p.mx, ok = minMax(x[g*gs : min((g+1)*gs, len(x))]); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // minMax returns the least and greatest of x, and false if any is NaN or ±Inf.
@@ -250,7 +293,10 @@ func rangeParams(mn, mx float32, qmax int32, format ScaleFormat) (scale, zero fl
 // Rounding up to the format is done on the bits of the float64 step: for a
 // normal result, clearing the bits below the format's mantissa and adding one
 // unit in its last place when any of them was set is the smallest value of
-// the format ≥ step (a carry into the exponent is right too). Rounding the
+// the format ≥ step (a carry into the exponent is right too). Adding low (all
+// those bits set) and then clearing them does both in two integer operations:
+// the addition carries into the format's last place exactly when one of them
+// was set. Rounding the
 // zero point to float16 is done on the bits of the float32 value, to nearest
 // with ties to even, as Float32ToHalf does for its normal results. A normal
 // float16 scale s is ≥ 2^-14, so 1/s is finite and fastPath holds; it is at
@@ -260,16 +306,13 @@ func rangeParams(mn, mx float32, qmax int32, format ScaleFormat) (scale, zero fl
 func rangeParamsFast(mn, mx float32, qmax int32, format ScaleFormat) (scale, zero, inv float32, ok bool) {
 	step := (float64(mx) - float64(mn)) / float64(qmax)
 	mid := (float64(mx) + float64(mn)) / 2
-	b := math.Float64bits(step)
-	var s float64
+	f := &stepBits[format]
+	b := (math.Float64bits(step) + f.low) &^ f.low
+	if b < f.minStep || b > f.maxStep {
+		return 0, 0, 0, false
+	}
+	s := math.Float64frombits(b)
 	if format == Float16 {
-		const low = 1<<42 - 1 // float64 mantissa bits below float16's
-		b = b&^low + (b&low+low)>>42<<42
-		// float16's normal range, [2^-14, 65504]; 65536 would be +Inf.
-		if b < math.Float64bits(0x1p-14) || b > math.Float64bits(65504) {
-			return 0, 0, 0, false
-		}
-		s = math.Float64frombits(b)
 		zb := math.Float32bits(float32(float64(qmax)/2 - mid/s))
 		if e := zb >> 23 & 0xff; e < 127-14 || e > 127+15 {
 			return 0, 0, 0, false
@@ -280,12 +323,6 @@ func rangeParamsFast(mn, mx float32, qmax int32, format ScaleFormat) (scale, zer
 		}
 		zero = math.Float32frombits(zb)
 	} else {
-		const low = 1<<29 - 1 // float64 mantissa bits below float32's
-		b = b&^low + (b&low+low)>>29<<29
-		if b < math.Float64bits(0x1p-126) || b > math.Float64bits(math.MaxFloat32) {
-			return 0, 0, 0, false
-		}
-		s = math.Float64frombits(b)
 		zero = float32(float64(qmax)/2 - mid/s)
 	}
 	scale = float32(s)

@@ -12,7 +12,7 @@ import (
 // checks that the file is whole after Commit, that nothing is left after
 // Abort, and that either way the writeback goroutine has stopped.
 func TestWritebackRunsAndStops(t *testing.T) {
-	const n, size = 3, writebackStep*3/4
+	const n, size = 3, writebackStep * 3 / 4
 	var plan []PlannedTensor
 	data := make([][]byte, n)
 	for i := range data {

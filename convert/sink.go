@@ -82,7 +82,12 @@ func (s *safetensorsSink) info(t *safetensors.Tensor) TensorInfo {
 	return TensorInfo{Bits: s.plan.Params.Bits, GroupSize: s.plan.Params.GroupSize, Shape: t.Shape, DType: string(t.DType)}
 }
 
+// WritePlain and WriteResult are each a tensor's last use of the source:
+// releasing its pages then spreads the unmapping of the model over the run
+// instead of leaving it all to the end.
+
 func (s *safetensorsSink) WritePlain(t *safetensors.Tensor) error {
+	defer s.plan.Model.Release(t)
 	return s.out.writers[s.shardOf[t.Name]].WriteTensor(t.Name, t.DType, t.Shape, t.Data)
 }
 
@@ -95,6 +100,7 @@ func (s *safetensorsSink) WriteResult(r *batch.Result) error {
 	}
 	src, _ := s.plan.Model.Tensor(r.Name)
 	s.infos[shard][r.Name] = s.info(src)
+	s.plan.Model.Release(src)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/arrowquant/arrowquant/internal/mmap"
 )
@@ -41,7 +42,8 @@ type File struct {
 	Metadata   map[string]string // the header's __metadata__, nil if absent
 	HeaderSize int64             // length of the JSON header, padding included
 
-	unmap func() error // releases the mapping; nil if there is none
+	unmap  func() error // releases the mapping; nil if there is none
+	mapped []byte       // the mapped file, for Release
 }
 
 // Open maps the safetensors file at path into memory read-only and parses
@@ -77,8 +79,26 @@ func Open(path string) (*File, error) {
 		unmap()
 		return nil, err
 	}
-	f.unmap = unmap
+	f.unmap, f.mapped = unmap, data
 	return f, nil
+}
+
+// Release tells the system that t, a tensor of f, will not be read again
+// soon, so that its pages leave the process's page tables now instead of all
+// at Close: a tool that is done with one tensor after another calls it for
+// each, which spreads the cost of unmapping a large model over its run.
+// t.Data stays valid; reading it again faults the pages back in from the
+// file. Release does nothing for a File from Parse or after Close.
+func (f *File) Release(t *Tensor) {
+	if f.unmap == nil || len(t.Data) == 0 {
+		return
+	}
+	// Only bytes of the mapping: advice on other memory could discard it.
+	base, p := uintptr(unsafe.Pointer(unsafe.SliceData(f.mapped))), uintptr(unsafe.Pointer(unsafe.SliceData(t.Data)))
+	if p < base || p+uintptr(len(t.Data)) > base+uintptr(len(f.mapped)) {
+		return
+	}
+	mmap.Release(t.Data)
 }
 
 // Close releases the memory mapping of a File from Open; after it, the
@@ -89,7 +109,7 @@ func (f *File) Close() error {
 		return nil
 	}
 	unmap := f.unmap
-	f.unmap = nil
+	f.unmap, f.mapped = nil, nil
 	// Drop the views we own so that a use after Close fails with an index
 	// error here rather than a fault in the unmapped pages.
 	for i := range f.Tensors {

@@ -165,6 +165,16 @@ func (m *Model) Tensor(name string) (*Tensor, bool) {
 	return findTensor(m.Tensors, name)
 }
 
+// Release is File.Release for a tensor of any shard of m.
+func (m *Model) Release(t *Tensor) {
+	for _, f := range m.Shards {
+		if f.Path == t.File {
+			f.Release(t)
+			return
+		}
+	}
+}
+
 // Close closes every shard; the tensors' Data must not be read after it.
 func (m *Model) Close() error {
 	var errs []error

@@ -7,6 +7,9 @@ package mmap
 import (
 	"os"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Map maps the first size (> 0) bytes of f read-only and returns them with
@@ -17,4 +20,25 @@ func Map(f *os.File, size int) (data []byte, unmap func() error, err error) {
 		return nil, nil, err
 	}
 	return data, func() error { return syscall.Munmap(data) }, nil
+}
+
+// Release tells the system that b, which must lie inside data returned by
+// Map, will not be read again soon: the whole pages inside b leave the
+// process's page tables now (they stay in the page cache). Reading b later
+// still works, faulting the pages back in. A reader that is done with one
+// tensor after another spreads the cost of unmapping a large file over its
+// run this way, instead of paying it all at once at the end.
+func Release(b []byte) {
+	page := uintptr(os.Getpagesize())
+	if len(b) == 0 {
+		return
+	}
+	start := uintptr(unsafe.Pointer(&b[0]))
+	first := (start + page - 1) &^ (page - 1)
+	last := (start + uintptr(len(b))) &^ (page - 1)
+	if first >= last {
+		return
+	}
+	// Only advice: an error changes nothing the caller could act on.
+	_ = unix.Madvise(b[first-start:last-start], unix.MADV_DONTNEED)
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end benchmark of `arrowquant quantize`: generates a float16 model in a
 # temporary folder (default 268M parameters, 512 MiB), quantizes it to 4 bits with
-# 1 worker and with all workers, and reports params/s and the peak anonymous
-# memory (RssAnon: heap and stacks, not the memory-mapped model) of each run.
+# 1 worker and with all workers (alternately, RUNS times each), and reports the
+# median params/s of each, their ratio, and the peak anonymous memory (RssAnon:
+# heap and stacks, not the memory-mapped model) of a separate run of each.
 #
 #   bash bench/e2e.sh [PARAMS] [LAYER] [RUNS]
 #
@@ -32,18 +33,43 @@ peak_rss_anon() {
 	echo "$peak"
 }
 
-for workers in 1 "$(nproc)"; do
-	for run in $(seq "$runs"); do
-		rm -f "$tmp/out.safetensors"
-		start=$(date +%s.%N)
-		"$tmp/arrowquant" quantize "$tmp/model.safetensors" -o "$tmp/out.safetensors" --bits 4 --workers "$workers" --quiet &
-		pid=$!
-		peak=$(peak_rss_anon "$pid")
-		end=$(date +%s.%N)
-		wait "$pid"
-		awk -v w="$workers" -v r="$run" -v s="$start" -v e="$end" -v p="$params" -v k="$peak" -v m="$model_bytes" 'BEGIN {
-			t = e - s
-			printf "workers=%s run=%s  %.3f s  %.1f M params/s  peak RssAnon %.1f MiB (%.1f%% of the model)\n", w, r, t, p / t / 1e6, k / 1024, 100 * k * 1024 / m
-		}'
+clean() { # the previous output removed, and the removal on disk, before the next run
+	rm -f "$tmp/out.safetensors"
+	sync -f "$tmp"
+}
+quantize=("$tmp/arrowquant" quantize "$tmp/model.safetensors" -o "$tmp/out.safetensors" --bits 4 --quiet)
+
+# Timed runs, 1 worker and all workers alternately so that both see the same
+# noise, with nothing else running: the memory monitor below starts a process
+# every 10 ms, which would take CPU from the run that uses every core.
+all=$(nproc)
+for run in $(seq "$runs"); do
+	for workers in 1 "$all"; do
+		clean
+		start=$(date +%s%N)
+		"${quantize[@]}" --workers "$workers"
+		end=$(date +%s%N)
+		echo "$workers $(( (end - start) / 1000 ))" >> "$tmp/times"
 	done
+done
+median() { # median WORKERS: median microseconds of that worker count's runs
+	awk -v w="$1" '$1 == w { print $2 }' "$tmp/times" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+for workers in 1 "$all"; do
+	awk -v w="$workers" -v p="$params" -v m="$(median "$workers")" '
+		$1 == w { runs = runs sprintf(" %.3f", $2 / 1e6); n++ }
+		END { printf "workers=%s  median of %d: %.3f s  %.1f M params/s  (runs:%s)\n", w, n, m / 1e6, p / m, runs }' "$tmp/times"
+done
+awk -v one="$(median 1)" -v all="$(median "$all")" -v n="$all" 'BEGIN { printf "%s workers vs 1: %.2fx\n", n, one / all }'
+
+# Peak memory, from separate monitored runs.
+for workers in 1 "$all"; do
+	clean
+	"${quantize[@]}" --workers "$workers" &
+	pid=$!
+	peak=$(peak_rss_anon "$pid")
+	wait "$pid"
+	awk -v w="$workers" -v k="$peak" -v m="$model_bytes" 'BEGIN {
+		printf "workers=%s  peak RssAnon %.1f MiB (%.1f%% of the model)\n", w, k / 1024, 100 * k * 1024 / m
+	}'
 done

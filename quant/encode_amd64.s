@@ -53,6 +53,27 @@
 	VPMINSD    64(SP), q, q;    \
 	VCVTDQ2PS  q, xh
 
+// ADDTOACC adds one group's reduced sums — Σd² in X9, Σx² in X11, Σx̂² in
+// X13, max |d| in X8 — to the rowSums at R11 as QuantizeBlock adds them:
+// sqErr += e, sqX += xx, sqXHat += hh, xXHat += ((xx + hh) − e)/2,
+// maxAbsErr = max(maxAbsErr, m). X0, X1 and DX are scratch.
+#define ADDTOACC \
+	VADDSD X13, X11, X1;                   \
+	VSUBSD X9, X1, X1;                     \
+	MOVQ   $0x3fe0000000000000, DX;        \
+	VMOVQ  DX, X0;                         \
+	VMULSD X0, X1, X1;                     \
+	VADDSD 0(R11), X9, X9;                 \
+	VMOVSD X9, 0(R11);                     \
+	VADDSD 8(R11), X11, X11;               \
+	VMOVSD X11, 8(R11);                    \
+	VADDSD 16(R11), X13, X13;              \
+	VMOVSD X13, 16(R11);                   \
+	VADDSD 24(R11), X1, X1;                \
+	VMOVSD X1, 24(R11);                    \
+	VMAXSD 32(R11), X8, X8;                \
+	VMOVSD X8, 32(R11)
+
 // AVX2 kernels of the quantizer. Each one does, eight floats at a time,
 // exactly what the portable Go loop next to it does one float at a time: the
 // same IEEE operations, rounded the same way, in the same order per lane.
@@ -468,21 +489,7 @@ reduce:
 	VPERMILPD    $1, X8, X0
 	VMAXSD       X0, X8, X8
 
-	VADDSD X13, X11, X1
-	VSUBSD X9, X1, X1
-	MOVQ   $0x3fe0000000000000, DX // 0.5
-	VMOVQ  DX, X0
-	VMULSD X0, X1, X1
-	VADDSD 0(R11), X9, X9
-	VMOVSD X9, 0(R11)
-	VADDSD 8(R11), X11, X11
-	VMOVSD X11, 8(R11)
-	VADDSD 16(R11), X13, X13
-	VMOVSD X13, 16(R11)
-	VADDSD 24(R11), X1, X1
-	VMOVSD X1, 24(R11)
-	VMAXSD 32(R11), X8, X8
-	VMOVSD X8, 32(R11)
+	ADDTOACC
 
 	ADDQ $20, BX
 	CMPQ SI, R9
@@ -615,21 +622,7 @@ reduce512:
 	VPERMILPD     $1, X8, X0
 	VMAXSD        X0, X8, X8
 
-	VADDSD X13, X11, X1
-	VSUBSD X9, X1, X1
-	MOVQ   $0x3fe0000000000000, DX // 0.5
-	VMOVQ  DX, X0
-	VMULSD X0, X1, X1
-	VADDSD 0(R11), X9, X9
-	VMOVSD X9, 0(R11)
-	VADDSD 8(R11), X11, X11
-	VMOVSD X11, 8(R11)
-	VADDSD 16(R11), X13, X13
-	VMOVSD X13, 16(R11)
-	VADDSD 24(R11), X1, X1
-	VMOVSD X1, 24(R11)
-	VMAXSD 32(R11), X8, X8
-	VMOVSD X8, 32(R11)
+	ADDTOACC
 
 	ADDQ $20, BX
 	CMPQ SI, R9

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "range_amd64.h"
 
 // REDUCE adds the eight lanes lo (0–3) and hi (4–7) of one sum in a fixed
 // order, ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)), and stores the result.
@@ -108,16 +109,7 @@ loop16:
 	LEAQ    64(SI), AX
 	CMPQ    AX, DI
 	JA      tail8
-	VMOVUPS (SI), Y6
-	VMOVUPS 32(SI), Y7
-	VMINPS  Y6, Y0, Y0
-	VMAXPS  Y6, Y2, Y2
-	VPAND   Y15, Y6, Y6
-	VPMAXSD Y6, Y4, Y4
-	VMINPS  Y7, Y1, Y1
-	VMAXPS  Y7, Y3, Y3
-	VPAND   Y15, Y7, Y7
-	VPMAXSD Y7, Y5, Y5
+	RANGE16(Y4, Y5)
 	MOVQ    AX, SI
 	JMP     loop16
 

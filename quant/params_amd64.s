@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "range_amd64.h"
 
 // STORE4 stores the four lanes of scale, zero and inv in the four groups
 // from off(BX) on. (VSCATTERDPS, one per vector, made rangeParamsAVX512
@@ -240,16 +241,7 @@ loop16:
 	LEAQ    64(SI), AX
 	CMPQ    AX, DI
 	JA      tail8
-	VMOVUPS (SI), Y6
-	VMOVUPS 32(SI), Y7
-	VMINPS  Y6, Y0, Y0
-	VMAXPS  Y6, Y2, Y2
-	VPAND   Y15, Y6, Y6
-	VPMAXSD Y6, Y14, Y14
-	VMINPS  Y7, Y1, Y1
-	VMAXPS  Y7, Y3, Y3
-	VPAND   Y15, Y7, Y7
-	VPMAXSD Y7, Y13, Y13
+	RANGE16(Y14, Y13)
 	MOVQ    AX, SI
 	JMP     loop16
 

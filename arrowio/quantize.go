@@ -15,7 +15,8 @@ import (
 // Stream quantizes the layers of the input table tbl (see Layers for its
 // columns) with batch.Stream and hands each result to emit, in name order,
 // as it completes. Pass a Writer's Write method as emit to write a result
-// file with bounded memory.
+// file with bounded memory; it copies what it needs, so opts.RecycleResults
+// may be set to reuse the results' memory.
 //
 // Invalid options fail first, as the *quant.OptionError of the engine, then
 // schema problems, as *ColumnError. Problems with rows — null names or

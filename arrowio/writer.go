@@ -32,6 +32,8 @@ type Writer interface {
 	// name order, as batch.Stream emits them, and pass quant.Tensor.Check;
 	// a result that breaks either rule is refused and leaves the Writer as
 	// it was. After an I/O error every later call returns that error.
+	// Write has copied what it needs from r when it returns, so r's memory
+	// may then be reused (batch.Options.RecycleResults).
 	Write(r *batch.Result) error
 	// Commit finishes the file and renames it into place. If it fails, the
 	// temporary file is removed and the destination left untouched.

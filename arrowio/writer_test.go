@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -316,6 +317,46 @@ func TestALayerLargerThanArrowGosPageLimitsReadsBack(t *testing.T) {
 		}
 		if len(got) != 1 || !bytes.Equal(got[0].Codes, codes) {
 			t.Fatalf("%s: the codes did not come back", f.name)
+		}
+	}
+}
+
+// TestWriteCopiesWhatItNeeds overwrites every result's buffers as soon as
+// Write returns, as a recycling batch.Stream would: the file must still
+// hold the original values, for every row-group arrangement.
+func TestWriteCopiesWhatItNeeds(t *testing.T) {
+	want := mixedResults(t)
+	for _, f := range formats {
+		for _, opts := range []*CreateOptions{nil, {RowGroupLayers: 4}, {RowGroupBytes: 1}} {
+			t.Run(f.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "out"+f.ext)
+				w, err := f.create(path, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Abort()
+				for _, r := range want {
+					lent := *r
+					lent.Codes, lent.Scales, lent.ZeroPoints = bytes.Clone(r.Codes), slices.Clone(r.Scales), slices.Clone(r.ZeroPoints)
+					if err := w.Write(&lent); err != nil {
+						t.Fatal(err)
+					}
+					for i := range lent.Codes {
+						lent.Codes[i] = ^lent.Codes[i]
+					}
+					for i := range lent.Scales {
+						lent.Scales[i], lent.ZeroPoints[i] = -1, 12345
+					}
+				}
+				if err := w.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				got, err := ReadResults(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameTensors(t, got, want)
+			})
 		}
 	}
 }

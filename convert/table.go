@@ -39,6 +39,9 @@ func (s *tableSink) WriteResult(r *batch.Result) error    { return s.w.Write(r) 
 func (s *tableSink) Commit() error                        { return s.w.Commit() }
 func (s *tableSink) Abort() error                         { return s.w.Abort() }
 
+// copiesResults: arrowio.Writer.Write copies what it needs.
+func (s *tableSink) copiesResults() {}
+
 // Dropped reports how many tensors a sink received but could not store: the
 // kept tensors of a conversion to a result table. It is 0 for other sinks.
 func Dropped(s Sink) int {
@@ -75,6 +78,7 @@ func QuantizeTable(ctx context.Context, input string, tbl arrow.Table, w arrowio
 	p := quant.Params{Bits: opts.Batch.Bits, GroupSize: opts.Batch.GroupSize}.WithDefaults()
 	rep = &Report{Input: input, Bits: p.Bits, GroupSize: p.GroupSize}
 	start := time.Now()
+	opts.Batch.RecycleResults = true // w.Write copies, and the report keeps no slice of r
 	streamErr := arrowio.Stream(ctx, tbl, opts.Batch, func(r *batch.Result) error {
 		if err := w.Write(r); err != nil {
 			return err

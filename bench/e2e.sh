@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 params=${1:-268435456}
 layer=${2:-4096x4096}
-runs=${3:-3}
+runs=${3:-11}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/arrowquant" ./cmd/arrowquant

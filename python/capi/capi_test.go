@@ -257,6 +257,20 @@ func TestWatchCancelStopsALongRun(t *testing.T) {
 	t.Logf("cancelled after %v", time.Since(start))
 }
 
+// A flag set before the call must cancel before any work, however late the
+// watching goroutine runs: a small layer is done in a fraction of a
+// millisecond.
+func TestWatchCancelSeesAFlagSetBeforehandAtOnce(t *testing.T) {
+	flag := int32(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := watchCancel(&flag, time.Hour, cancel)
+	defer stop()
+	if ctx.Err() == nil {
+		t.Fatal("watchCancel returned before cancelling for a flag already set")
+	}
+}
+
 func TestWatchCancelStopsWhenAsked(t *testing.T) {
 	var flag int32
 	stop := watchCancel(&flag, time.Millisecond, func() { t.Error("cancelled without the flag") })

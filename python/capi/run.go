@@ -137,8 +137,14 @@ const pollInterval = 2 * time.Millisecond
 
 // watchCancel calls cancel once *flag becomes non-zero, looking every
 // interval. The returned stop ends the watch and returns only when the flag
-// is no longer read, so no pointer outlives the call.
+// is no longer read, so no pointer outlives the call. A flag already set is
+// seen before watchCancel returns, so a call cancelled before it starts does
+// no work even if the watching goroutine is slow to run.
 func watchCancel(flag *int32, interval time.Duration, cancel context.CancelFunc) (stop func()) {
+	if atomic.LoadInt32(flag) != 0 {
+		cancel()
+		return func() {}
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {

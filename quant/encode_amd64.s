@@ -75,6 +75,37 @@
 	VMAXSD 32(R11), X8, X8;                \
 	VMOVSD X8, 32(R11)
 
+// The row kernels (encodeRowAVX2, encodeRowAVX512, encodeCodesRowAVX2,
+// codesRowAVX512) share their arguments x, codes, groups, gs and qmax at the
+// same offsets, and these macros.
+//
+// ROWARGS loads x into SI and its end into R9, codes into DI, groups into
+// BX, and the bytes of x per group into R10.
+#define ROWARGS \
+	MOVQ x_base+0(FP), SI;      \
+	MOVQ x_len+8(FP), R8;       \
+	LEAQ (SI)(R8*4), R9;        \
+	MOVQ codes_base+24(FP), DI; \
+	MOVQ groups_base+48(FP), BX; \
+	MOVQ gs+72(FP), R10;        \
+	SHLQ $2, R10
+
+// GROUPEND sets R12 to the end of the group starting at SI: a whole group
+// or, for the last one, the end of x.
+#define GROUPEND \
+	LEAQ    (SI)(R10*1), R12; \
+	CMPQ    R12, R9;          \
+	CMOVQHI R9, R12
+
+// ROWCONSTS512 broadcasts qmax into Z20 and 0.5 into Z19, and zeroes Z21,
+// for the AVX-512 row kernels.
+#define ROWCONSTS512 \
+	MOVL         qmax+80(FP), DX; \
+	VPBROADCASTD DX, Z20;         \
+	MOVL         $0x3f000000, DX; \
+	VPBROADCASTD DX, Z19;         \
+	VPXORD       Z21, Z21, Z21
+
 // AVX2 kernels of the quantizer. Each one does, eight floats at a time,
 // exactly what the portable Go loop next to it does one float at a time: the
 // same IEEE operations, rounded the same way, in the same order per lane.
@@ -389,13 +420,7 @@ done2:
 // Frame: zero 0, scale 32, qmax 64, 0.5 96, |·| mask 128, zeros 160; inv in
 // Y15, max|d| in Y8, d² Y9/Y10, x² Y11/Y12, x̂² Y13/Y14.
 TEXT ·encodeRowAVX2(SB), NOSPLIT, $192-96
-	MOVQ x_base+0(FP), SI
-	MOVQ x_len+8(FP), R8
-	LEAQ (SI)(R8*4), R9 // end of x
-	MOVQ codes_base+24(FP), DI
-	MOVQ groups_base+48(FP), BX
-	MOVQ gs+72(FP), R10
-	SHLQ $2, R10        // bytes of x per group
+	ROWARGS
 	MOVQ acc+88(FP), R11
 
 	MOVL         qmax+80(FP), DX
@@ -414,9 +439,7 @@ TEXT ·encodeRowAVX2(SB), NOSPLIT, $192-96
 	VMOVDQU      Y0, 160(SP)
 
 group:
-	LEAQ    (SI)(R10*1), R12
-	CMPQ    R12, R9
-	CMOVQHI R9, R12 // end of this group
+	GROUPEND
 
 	VBROADCASTSS 16(BX), Y15 // inv
 	VBROADCASTSS 12(BX), Y0  // zero
@@ -500,25 +523,13 @@ reduce:
 // Registers: inv Z16, zero Z17, scale Z18, 0.5 Z19, qmax Z20, zeros Z21;
 // max|d| Z8, d² Z9, x² Z11, x̂² Z13.
 TEXT ·encodeRowAVX512(SB), NOSPLIT, $0-96
-	MOVQ x_base+0(FP), SI
-	MOVQ x_len+8(FP), R8
-	LEAQ (SI)(R8*4), R9 // end of x
-	MOVQ codes_base+24(FP), DI
-	MOVQ groups_base+48(FP), BX
-	MOVQ gs+72(FP), R10
-	SHLQ $2, R10        // bytes of x per group
+	ROWARGS
 	MOVQ acc+88(FP), R11
 
-	MOVL         qmax+80(FP), DX
-	VPBROADCASTD DX, Z20
-	MOVL         $0x3f000000, DX // 0.5
-	VPBROADCASTD DX, Z19
-	VPXORD       Z21, Z21, Z21
+	ROWCONSTS512
 
 group512:
-	LEAQ    (SI)(R10*1), R12
-	CMPQ    R12, R9
-	CMOVQHI R9, R12 // end of this group
+	GROUPEND
 
 	VBROADCASTSS 16(BX), Z16 // inv
 	VBROADCASTSS 12(BX), Z17 // zero
@@ -644,13 +655,7 @@ reduce512:
 //
 // Registers: inv Y15, zero Y14, 0.5 Y13, qmax Y12, zeros Y11.
 TEXT ·encodeCodesRowAVX2(SB), NOSPLIT, $0-84
-	MOVQ x_base+0(FP), SI
-	MOVQ x_len+8(FP), R8
-	LEAQ (SI)(R8*4), R9 // end of x
-	MOVQ codes_base+24(FP), DI
-	MOVQ groups_base+48(FP), BX
-	MOVQ gs+72(FP), R10
-	SHLQ $2, R10        // bytes of x per group
+	ROWARGS
 
 	MOVL         qmax+80(FP), DX
 	VMOVD        DX, X12
@@ -661,9 +666,7 @@ TEXT ·encodeCodesRowAVX2(SB), NOSPLIT, $0-84
 	VPXOR        Y11, Y11, Y11
 
 group:
-	LEAQ    (SI)(R10*1), R12
-	CMPQ    R12, R9
-	CMOVQHI R9, R12 // end of this group
+	GROUPEND
 
 	VBROADCASTSS 16(BX), Y15 // inv
 	VBROADCASTSS 12(BX), Y14 // zero
@@ -718,25 +721,13 @@ next:
 //
 // Registers: inv Z16, zero Z17, 0.5 Z19, qmax Z20, zeros Z21; clamp R13.
 TEXT ·codesRowAVX512(SB), NOSPLIT, $0-85
-	MOVQ x_base+0(FP), SI
-	MOVQ x_len+8(FP), R8
-	LEAQ (SI)(R8*4), R9 // end of x
-	MOVQ codes_base+24(FP), DI
-	MOVQ groups_base+48(FP), BX
-	MOVQ gs+72(FP), R10
-	SHLQ $2, R10        // bytes of x per group
+	ROWARGS
 	MOVBQZX clamp+84(FP), R13
 
-	MOVL         qmax+80(FP), DX
-	VPBROADCASTD DX, Z20
-	MOVL         $0x3f000000, DX // 0.5
-	VPBROADCASTD DX, Z19
-	VPXORD       Z21, Z21, Z21
+	ROWCONSTS512
 
 group:
-	LEAQ    (SI)(R10*1), R12
-	CMPQ    R12, R9
-	CMOVQHI R9, R12 // end of this group
+	GROUPEND
 
 	VBROADCASTSS 16(BX), Z16 // inv
 	VBROADCASTSS 12(BX), Z17 // zero

@@ -148,18 +148,10 @@ tail8:
 	LEAQ    32(SI), AX
 	CMPQ    AX, DI
 	JA      last8
-	VMOVUPS (SI), Y6
-	VMINPS  Y6, Y0, Y0
-	VMAXPS  Y6, Y2, Y2
-	VPAND   Y15, Y6, Y6
-	VPMAXSD Y6, Y4, Y4
+	RANGE8((SI), Y6, Y0, Y2, Y4)
 
 last8:
-	VMOVUPS (DX), Y7
-	VMINPS  Y7, Y1, Y1
-	VMAXPS  Y7, Y3, Y3
-	VPAND   Y15, Y7, Y7
-	VPMAXSD Y7, Y5, Y5
+	RANGE8((DX), Y7, Y1, Y3, Y5)
 
 	// Fold the two sets, then the eight lanes.
 	VMINPS       Y1, Y0, Y0

@@ -75,6 +75,26 @@
 	VMAXSD 32(R11), X8, X8;                \
 	VMOVSD X8, 32(R11)
 
+// ENCODE8 is one step of encodeAVX2: the codes of the eight floats at
+// off(SI), stored as eight bytes at doff(DI), and their x̂ in Y2.
+// Eight codes become eight bytes: dwords to words (w0–w3 twice in the low
+// lane, w4–w7 twice in the high one), w0–w7 gathered in the low lane, words
+// to bytes.
+#define ENCODE8(off, doff) \
+	VMULPS     off(SI), Y15, Y0;  \
+	VADDPS     Y8, Y0, Y0;        \
+	VADDPS     128(SP), Y0, Y0;   \
+	VCVTTPS2DQ Y0, Y0;            \
+	VPMAXSD    192(SP), Y0, Y0;   \
+	VPMINSD    96(SP), Y0, Y0;    \
+	VCVTDQ2PS  Y0, Y2;            \
+	VPACKUSDW  Y0, Y0, Y0;        \
+	VSUBPS     Y8, Y2, Y2;        \
+	VPERMQ     $0x08, Y0, Y0;     \
+	VMULPS     64(SP), Y2, Y2;    \
+	VPACKUSWB  X0, X0, X0;        \
+	VMOVQ      X0, doff(DI)
+
 // The row kernels (encodeRowAVX2, encodeRowAVX512, encodeCodesRowAVX2,
 // codesRowAVX512) share their arguments x, codes, groups, gs and qmax at the
 // same offsets, and these macros.
@@ -239,19 +259,7 @@ TEXT ·encodeAVX2(SB), NOSPLIT, $224-96
 	VXORPD Y14, Y14, Y14
 
 	// Codes and x̂ of the first block.
-	VMULPS     (SI), Y15, Y0
-	VADDPS     Y8, Y0, Y0
-	VADDPS     128(SP), Y0, Y0
-	VCVTTPS2DQ Y0, Y0
-	VPMAXSD    192(SP), Y0, Y0
-	VPMINSD    96(SP), Y0, Y0
-	VCVTDQ2PS  Y0, Y2
-	VPACKUSDW  Y0, Y0, Y0
-	VSUBPS     Y8, Y2, Y2
-	VPERMQ     $0x08, Y0, Y0
-	VMULPS     64(SP), Y2, Y2
-	VPACKUSWB  X0, X0, X0
-	VMOVQ      X0, (DI)
+	ENCODE8(0, 0)
 	SUBQ       $8, CX
 	JZ         last
 
@@ -261,22 +269,8 @@ loop:
 	VEXTRACTF128 $1, Y2, X2
 	VCVTPS2PD    X2, Y6
 
-	// Codes and x̂ of the next block. Eight codes become eight bytes:
-	// dwords to words (w0–w3 twice in the low lane, w4–w7 twice in the
-	// high one), w0–w7 gathered in the low lane, words to bytes.
-	VMULPS     32(SI), Y15, Y0
-	VADDPS     Y8, Y0, Y0
-	VADDPS     128(SP), Y0, Y0
-	VCVTTPS2DQ Y0, Y0
-	VPMAXSD    192(SP), Y0, Y0
-	VPMINSD    96(SP), Y0, Y0
-	VCVTDQ2PS  Y0, Y2
-	VPACKUSDW  Y0, Y0, Y0
-	VSUBPS     Y8, Y2, Y2
-	VPERMQ     $0x08, Y0, Y0
-	VMULPS     64(SP), Y2, Y2
-	VPACKUSWB  X0, X0, X0
-	VMOVQ      X0, 8(DI)
+	// Codes and x̂ of the next block.
+	ENCODE8(32, 8)
 
 	// Sums of this block.
 	VCVTPS2PD   (SI), Y3

@@ -31,6 +31,19 @@ func realModels(t *testing.T) []string {
 	}
 }
 
+// quantizedModel writes the test model into a fresh folder and quantizes it
+// with the default options to q.safetensors there; it returns the folder
+// and the quantized file.
+func quantizedModel(t testing.TB) (dir, q string) {
+	t.Helper()
+	dir = t.TempDir()
+	q = filepath.Join(dir, "q.safetensors")
+	if _, err := quantizeTo(t, writeModel(t, dir, -1), q, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return dir, q
+}
+
 func quantizeTo(t testing.TB, in, out string, opts Options) (*Report, error) {
 	t.Helper()
 	m, err := safetensors.OpenModel(in)
@@ -323,12 +336,7 @@ func TestDequantizeGivesAPlainModelBackInTheSourceDTypes(t *testing.T) {
 }
 
 func TestAQuantizedModelIsNotQuantizedAgain(t *testing.T) {
-	dir := t.TempDir()
-	in := writeModel(t, dir, -1)
-	q := filepath.Join(dir, "q.safetensors")
-	if _, err := quantizeTo(t, in, q, Options{}); err != nil {
-		t.Fatal(err)
-	}
+	dir, q := quantizedModel(t)
 	if _, err := quantizeTo(t, q, filepath.Join(dir, "qq.safetensors"), Options{}); err == nil || !strings.Contains(err.Error(), "already quantized") {
 		t.Fatalf("err %v", err)
 	}
@@ -379,12 +387,7 @@ func readQuantized(t *testing.T, path string) []Entry {
 }
 
 func TestSourceMetadataIsKeptBesideTheDescription(t *testing.T) {
-	dir := t.TempDir()
-	in := writeModel(t, dir, -1)
-	out := filepath.Join(dir, "q.safetensors")
-	if _, err := quantizeTo(t, in, out, Options{}); err != nil {
-		t.Fatal(err)
-	}
+	_, out := quantizedModel(t)
 	m, err := safetensors.OpenModel(out)
 	if err != nil {
 		t.Fatal(err)

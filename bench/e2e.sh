@@ -15,7 +15,7 @@ layer=${2:-4096x4096}
 runs=${3:-11}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/arrowquant" ./cmd/arrowquant
+CGO_ENABLED=0 go build -o "$tmp/arrowquant" ./cmd/arrowquant # static: no dynamic loader at start
 go run ./bench/genmodel -params "$params" -layer "$layer" -dtype F16 -o "$tmp/model.safetensors"
 model_bytes=$(stat -c %s "$tmp/model.safetensors")
 cat "$tmp/model.safetensors" > /dev/null # into the page cache: measure quantization, not the disk

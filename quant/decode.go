@@ -3,35 +3,39 @@ package quant
 import (
 	"encoding/binary"
 	"math"
+	"sync"
 	"unsafe"
 )
 
-// halves maps every binary16 bit pattern to its float32 value. It is filled
-// once at start-up and only read afterwards.
-var halves = func() *[1 << 16]float32 {
+// halves returns the table of every binary16 bit pattern's float32 value,
+// built on first use: with F16C it is only needed for unaligned input and
+// the last few values, and building 256 KiB at start-up would slow every
+// command that never decodes a half.
+var halves = sync.OnceValue(func() *[1 << 16]float32 {
 	var t [1 << 16]float32
 	for i := range t {
 		t[i] = HalfToFloat32(uint16(i))
 	}
 	return &t
-}()
+})
 
 // DecodeFloat16 decodes little-endian binary16 values from src into dst,
 // which must have room for len(src)/2 values.
 func DecodeFloat16(dst []float32, src []byte) {
 	dst = dst[:len(src)/2]
-	if h, ok := uint16s(src); ok {
-		if n := len(h) &^ 7; useF16C && n > 0 {
+	if h, ok := uint16s(src); ok && useF16C {
+		n := len(h) &^ 7
+		if n > 0 {
 			decodeHalvesF16C(dst[:n], h[:n])
-			dst, h = dst[n:], h[n:]
 		}
-		for i, v := range h {
-			dst[i] = halves[v]
+		for i, v := range h[n:] {
+			dst[n+i] = HalfToFloat32(v)
 		}
 		return
 	}
+	t := halves()
 	for i := range dst {
-		dst[i] = halves[binary.LittleEndian.Uint16(src[2*i:])]
+		dst[i] = t[binary.LittleEndian.Uint16(src[2*i:])]
 	}
 }
 

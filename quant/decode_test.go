@@ -30,6 +30,25 @@ func TestDecodersAgreeAlignedAndUnaligned(t *testing.T) {
 	}
 }
 
+// TestDecodeFloat16TailsOfEveryLength covers the values left over after
+// the F16C kernel's steps of eight, decoded one by one.
+func TestDecodeFloat16TailsOfEveryLength(t *testing.T) {
+	raw := make([]byte, 2*40)
+	for i := range 40 {
+		binary.LittleEndian.PutUint16(raw[2*i:], uint16(0x3c00+i*997)) // 1.0 and beyond, subnormals, NaNs
+	}
+	for n := range 40 {
+		dst := make([]float32, n)
+		DecodeFloat16(dst, raw[:2*n])
+		for i, v := range dst {
+			want := HalfToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
+			if math.Float32bits(v) != math.Float32bits(want) {
+				t.Fatalf("length %d, value %d: got %v, want %v", n, i, v, want)
+			}
+		}
+	}
+}
+
 func TestTheF16CKernelRunsWhereTheProcessorHasIt(t *testing.T) {
 	if !useF16C {
 		t.Skip("no F16C kernel in this build or on this processor: the table decoder was tested")

@@ -7,8 +7,11 @@ import (
 )
 
 // writebackStep is how many bytes are written between two requests that the
-// kernel start writing them to disk.
-const writebackStep = 16 << 20
+// kernel start writing them to disk. What is left when the last tensor is
+// written, up to a step, is what Commit's fsync waits for: 16 MiB steps
+// left it ≈ 7 ms on a 130 MiB output, 4 MiB ones ≈ 3 ms, for no more work
+// overall (the cost is in the bytes, not the requests).
+const writebackStep = 4 << 20
 
 // writeback is the io.Writer under a Writer's buffer. Every writebackStep
 // bytes it asks the kernel to start writing the finished range to disk

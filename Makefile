@@ -8,8 +8,9 @@ PYTHON ?= /usr/bin/python3
 
 all: build
 
+# Static (no cgo): the binary starts without the dynamic loader, ≈ 1 ms sooner.
 build:
-	$(GO) build -o bin/arrowquant ./cmd/arrowquant
+	CGO_ENABLED=0 $(GO) build -o bin/arrowquant ./cmd/arrowquant
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 params=${1:-268435456}
 layer=${2:-4096x4096}
-runs=${3:-11}
+runs=${3:-21}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=0 go build -o "$tmp/arrowquant" ./cmd/arrowquant # static: no dynamic loader at start
@@ -60,7 +60,11 @@ for workers in 1 "$all"; do
 		$1 == w { runs = runs sprintf(" %.3f", $2 / 1e6); n++ }
 		END { printf "workers=%s  median of %d: %.3f s  %.1f M params/s  (runs:%s)\n", w, n, m / 1e6, p / m, runs }' "$tmp/times"
 done
-awk -v one="$(median 1)" -v all="$(median "$all")" -v n="$all" 'BEGIN { printf "%s workers vs 1: %.2fx\n", n, one / all }'
+awk -v one="$(median 1)" -v all="$(median "$all")" -v n="$all" 'BEGIN { printf "%s workers vs 1: %.2fx (ratio of the medians)\n", n, one / all }'
+# The same from each pair of neighbouring runs, which drift in the machine's
+# speed affects less than the medians above: their median and range.
+awk -v n="$all" '$1 == 1 { one = $2 } $1 == n { print one / $2 }' "$tmp/times" | sort -n |
+	awk -v n="$all" '{ v[NR] = $1 } END { printf "%s workers vs 1, run by run: median %.2fx, from %.2fx to %.2fx\n", n, (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
 
 # Peak memory, from separate monitored runs.
 for workers in 1 "$all"; do

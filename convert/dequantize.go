@@ -53,6 +53,7 @@ func Dequantize(m *safetensors.Model, dest string, dtype safetensors.DType) erro
 	}
 	defer out.abort()
 	var buf []float32
+	var encoded []byte
 	for _, e := range entries {
 		w := out.writers[filepath.Base(e.File)]
 		if e.Quant == nil {
@@ -67,7 +68,8 @@ func Dequantize(m *safetensors.Model, dest string, dtype safetensors.DType) erro
 		}
 		quant.DequantizeInto(buf[:n], e.Quant)
 		dt := outDType(e, dtype)
-		if err := w.WriteTensor(e.Name, dt, int64s(e.Quant.Shape), encodeAs(buf[:n], dt)); err != nil {
+		encoded = appendEncoded(encoded[:0], buf[:n], dt)
+		if err := w.WriteTensor(e.Name, dt, int64s(e.Quant.Shape), encoded); err != nil {
 			return err
 		}
 	}
@@ -96,21 +98,24 @@ func outDType(e Entry, dtype safetensors.DType) safetensors.DType {
 	return e.SourceDType
 }
 
-// encodeAs stores x in dtype (F32, F16 or BF16), rounding to nearest even.
-func encodeAs(x []float32, dtype safetensors.DType) []byte {
+// appendEncoded appends x stored in dtype (F32, F16 or BF16, rounding to
+// nearest even) to dst, so that a caller can reuse one buffer: fresh memory
+// costs page faults, which is most of what encoding costs.
+func appendEncoded(dst []byte, x []float32, dtype safetensors.DType) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, dtype.Size()*len(x))[:n+dtype.Size()*len(x)]
+	b := dst[n:]
 	switch dtype {
 	case safetensors.F16:
-		return encodeHalves(x)
+		quant.EncodeFloat16(b, x)
 	case safetensors.BF16:
-		b := make([]byte, 2*len(x))
 		for i, v := range x {
 			binary.LittleEndian.PutUint16(b[2*i:], quant.Float32ToBFloat16(v))
 		}
-		return b
+	default:
+		for i, v := range x {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
 	}
-	b := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	return b
+	return dst
 }

@@ -65,28 +65,25 @@ func plannedTensors(name string, shape []int64, bits, groupSize int) []safetenso
 	}
 }
 
-// storedTensors are the three tensors a result is written as.
-func storedTensors(r *batch.Result) []safetensors.Tensor {
+// storedTensors are the three tensors a result is written as. The scales
+// and zero points are encoded into scratch, grown as needed and returned
+// for the next call: the tensors are only valid until then.
+func storedTensors(r *batch.Result, scratch []byte) ([]safetensors.Tensor, []byte) {
 	shape := int64s(r.Shape)
 	l := newLayout(shape, r.Bits, r.GroupSize)
-	dt, enc := safetensors.F16, encodeHalves
+	dt := safetensors.F16
 	if r.Format == quant.Float32 {
-		dt, enc = safetensors.F32, encodeFloat32s
+		dt = safetensors.F32
 	}
+	scratch = appendEncoded(scratch[:0], r.Scales, dt)
+	n := len(scratch)
+	scratch = appendEncoded(scratch, r.ZeroPoints, dt)
 	return []safetensors.Tensor{
 		{Name: r.Name + SuffixCodes, DType: safetensors.U8, Shape: []int64{l.rows, l.rowBytes}, Data: r.Codes},
-		{Name: r.Name + SuffixScales, DType: dt, Shape: []int64{l.rows, l.groups}, Data: enc(r.Scales)},
-		{Name: r.Name + SuffixZeroPoints, DType: dt, Shape: []int64{l.rows, l.groups}, Data: enc(r.ZeroPoints)},
-	}
+		{Name: r.Name + SuffixScales, DType: dt, Shape: []int64{l.rows, l.groups}, Data: scratch[:n:n]},
+		{Name: r.Name + SuffixZeroPoints, DType: dt, Shape: []int64{l.rows, l.groups}, Data: scratch[n:]},
+	}, scratch
 }
-
-func encodeHalves(x []float32) []byte {
-	b := make([]byte, 2*len(x))
-	quant.EncodeFloat16(b, x)
-	return b
-}
-
-func encodeFloat32s(x []float32) []byte { return encodeAs(x, safetensors.F32) }
 
 func int64s(s []int) []int64 {
 	out := make([]int64, len(s))

@@ -31,6 +31,7 @@ type safetensorsSink struct {
 	plan    *Plan
 	shardOf map[string]string                // output tensor name → shard
 	infos   map[string]map[string]TensorInfo // shard → quantized tensors written
+	scratch []byte                           // scales and zero points being written, reused
 }
 
 // NewSafetensorsSink prepares to write the plan's output to dest, a file for
@@ -93,7 +94,9 @@ func (s *safetensorsSink) WritePlain(t *safetensors.Tensor) error {
 
 func (s *safetensorsSink) WriteResult(r *batch.Result) error {
 	shard := s.shardOf[r.Name+SuffixCodes]
-	for _, t := range storedTensors(r) {
+	var stored []safetensors.Tensor
+	stored, s.scratch = storedTensors(r, s.scratch)
+	for _, t := range stored {
 		if err := s.out.writers[shard].WriteTensor(t.Name, t.DType, t.Shape, t.Data); err != nil {
 			return err
 		}

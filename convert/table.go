@@ -132,12 +132,14 @@ func DequantizeTable(path, dest string, dtype safetensors.DType) error {
 		return err
 	}
 	defer w.Abort()
+	var encoded []byte
 	for _, l := range layers {
 		x, err := quant.Dequantize(&l.Tensor)
 		if err != nil {
 			return &FormatError{File: path, Tensor: l.Name, Msg: err.Error()}
 		}
-		if err := w.WriteTensor(l.Name, dtype, int64s(l.Shape), encodeAs(x, dtype)); err != nil {
+		encoded = appendEncoded(encoded[:0], x, dtype)
+		if err := w.WriteTensor(l.Name, dtype, int64s(l.Shape), encoded); err != nil {
 			return err
 		}
 	}

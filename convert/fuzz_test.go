@@ -57,11 +57,7 @@ func FuzzRead(f *testing.F) {
 func TestACancelledConversionLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	in := writeModel(t, dir, -1)
-	m, err := safetensors.OpenModel(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := openModel(t, in)
 	plan, err := NewPlan(m, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -156,41 +156,12 @@ TEXT ·minMaxAVX2(SB), NOSPLIT, $0-33
 	VMOVDQA Y4, Y5      // largest |v| bits, set 1
 	ADDQ    $32, SI
 
-loop16:
-	LEAQ    64(SI), AX
-	CMPQ    AX, DI
-	JA      tail8
-	RANGE16(Y4, Y5)
-	MOVQ    AX, SI
-	JMP     loop16
+	RANGEGROUP(Y4, Y5)
 
-tail8:
-	LEAQ    32(SI), AX
-	CMPQ    AX, DI
-	JA      last8
-	RANGE8((SI), Y6, Y0, Y2, Y4)
-
-last8:
-	RANGE8((DX), Y7, Y1, Y3, Y5)
-
-	// Fold the two sets, then the eight lanes.
-	VMINPS       Y1, Y0, Y0
-	VMAXPS       Y3, Y2, Y2
+	// Fold the two sets of magnitudes, then the eight lanes.
 	VPMAXSD      Y5, Y4, Y4
-	VEXTRACTF128 $1, Y0, X1
-	VMINPS       X1, X0, X0
-	VEXTRACTF128 $1, Y2, X3
-	VMAXPS       X3, X2, X2
 	VEXTRACTI128 $1, Y4, X5
 	VPMAXSD      X5, X4, X4
-	VPERMILPS    $0x4e, X0, X1
-	VMINPS       X1, X0, X0
-	VPERMILPS    $0xb1, X0, X1
-	VMINPS       X1, X0, X0
-	VPERMILPS    $0x4e, X2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0xb1, X2, X3
-	VMAXPS       X3, X2, X2
 	VPSHUFD      $0x4e, X4, X5
 	VPMAXSD      X5, X4, X4
 	VPSHUFD      $0xb1, X4, X5

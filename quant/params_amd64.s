@@ -237,39 +237,9 @@ group:
 	VPMAXSD Y6, Y14, Y14
 	ADDQ    $32, SI
 
-loop16:
-	LEAQ    64(SI), AX
-	CMPQ    AX, DI
-	JA      tail8
-	RANGE16(Y14, Y13)
-	MOVQ    AX, SI
-	JMP     loop16
-
-tail8:
-	LEAQ    32(SI), AX
-	CMPQ    AX, DI
-	JA      last8
-	RANGE8((SI), Y6, Y0, Y2, Y14)
-
-last8:
-	RANGE8((DX), Y7, Y1, Y3, Y13)
-
-	VMINPS       Y1, Y0, Y0
-	VMAXPS       Y3, Y2, Y2
-	VEXTRACTF128 $1, Y0, X1
-	VMINPS       X1, X0, X0
-	VEXTRACTF128 $1, Y2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0x4e, X0, X1
-	VMINPS       X1, X0, X0
-	VPERMILPS    $0xb1, X0, X1
-	VMINPS       X1, X0, X0
-	VPERMILPS    $0x4e, X2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0xb1, X2, X3
-	VMAXPS       X3, X2, X2
-	VMOVSS       X0, 0(BX)
-	VMOVSS       X2, 4(BX)
+	RANGEGROUP(Y14, Y13)
+	VMOVSS X0, 0(BX)
+	VMOVSS X2, 4(BX)
 
 	MOVQ DI, SI
 	ADDQ $20, BX

@@ -14,6 +14,8 @@ import (
 
 	"github.com/arrowquant/arrowquant/batch"
 	"github.com/arrowquant/arrowquant/quant"
+
+	"github.com/arrowquant/arrowquant/internal/testfs"
 )
 
 // formats are the two writers, by name.
@@ -122,20 +124,6 @@ func TestBatchStreamWritesThroughAWriter(t *testing.T) {
 	}
 }
 
-// dirEntries lists the names in dir.
-func dirEntries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 func TestNothingAppearsUntilCommitAndAbortLeavesNothing(t *testing.T) {
 	results := mixedResults(t)
 	for _, f := range formats {
@@ -157,7 +145,7 @@ func TestNothingAppearsUntilCommitAndAbortLeavesNothing(t *testing.T) {
 			if err := w.Abort(); err != nil {
 				t.Fatal(err)
 			}
-			if names := dirEntries(t, dir); len(names) != 0 {
+			if names := testfs.Names(t, dir); len(names) != 0 {
 				t.Fatalf("Abort left %v", names)
 			}
 			if err := w.Write(results[3]); err == nil {
@@ -196,7 +184,7 @@ func TestAFailedBatchLeavesNoFileAndTheOldOneIntact(t *testing.T) {
 			if !errors.As(err, &le) {
 				t.Fatalf("got %v, want the NaN layer's error", err)
 			}
-			if names := dirEntries(t, dir); len(names) != 1 || names[0] != "out"+f.ext {
+			if names := testfs.Names(t, dir); len(names) != 1 || names[0] != "out"+f.ext {
 				t.Fatalf("directory holds %v, want only the old file", names)
 			}
 			if b, _ := os.ReadFile(path); string(b) != "old" {
@@ -271,7 +259,7 @@ func TestCreateRefusesToOverwriteTheInput(t *testing.T) {
 			}
 		}
 	}
-	if names := dirEntries(t, dir); len(names) != 2 {
+	if names := testfs.Names(t, dir); len(names) != 2 {
 		t.Fatalf("directory holds %v, want the input and the link only", names)
 	}
 	if b, _ := os.ReadFile(in); string(b) != "weights" {

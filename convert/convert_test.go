@@ -15,6 +15,8 @@ import (
 	"github.com/arrowquant/arrowquant/batch"
 	"github.com/arrowquant/arrowquant/quant"
 	"github.com/arrowquant/arrowquant/safetensors"
+
+	"github.com/arrowquant/arrowquant/internal/testfs"
 )
 
 const realDir = "../../shared/testdata/real"
@@ -280,7 +282,7 @@ func TestNaNWeightsFailAndLeaveNothingBehind(t *testing.T) {
 	if !errors.As(err, &nf) || nf.Index != 77 || !strings.Contains(err.Error(), in) || !strings.Contains(err.Error(), `"a.weight"`) {
 		t.Fatalf("error %v does not name the file, the layer and the index", err)
 	}
-	if names := dirNames(t, dir); len(names) != 1 {
+	if names := testfs.Names(t, dir); len(names) != 1 {
 		t.Fatalf("files left behind: %v", names)
 	}
 }
@@ -342,22 +344,9 @@ func TestTheOutputNeverReplacesTheInput(t *testing.T) {
 		t.Fatal("quantizing a file onto itself succeeded")
 	}
 	after, _ := os.ReadFile(in)
-	if !bytes.Equal(before, after) || len(dirNames(t, dir)) != 1 {
+	if !bytes.Equal(before, after) || len(testfs.Names(t, dir)) != 1 {
 		t.Fatal("the input was touched")
 	}
-}
-
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 func optionsBits(bits int) batch.Options { return batch.Options{Bits: bits} }
@@ -397,7 +386,7 @@ func TestDequantizingAPlainModelIsRefused(t *testing.T) {
 	if err := Dequantize(m, out, ""); err == nil || !strings.Contains(err.Error(), in) || !strings.Contains(err.Error(), "nothing to dequantize") {
 		t.Fatalf("err %v", err)
 	}
-	if names := dirNames(t, dir); len(names) != 1 {
+	if names := testfs.Names(t, dir); len(names) != 1 {
 		t.Fatalf("left behind: %v", names)
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/arrowquant/arrowquant/quant"
 	"github.com/arrowquant/arrowquant/safetensors"
+
+	"github.com/arrowquant/arrowquant/internal/testfs"
 )
 
 // FuzzRead feeds arbitrary bytes through the safetensors parser and then
@@ -72,7 +74,7 @@ func TestACancelledConversionLeavesNothing(t *testing.T) {
 	if _, err := Quantize(ctx, plan, sink, Options{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
 	}
-	if names := dirNames(t, dir); len(names) != 1 {
+	if names := testfs.Names(t, dir); len(names) != 1 {
 		t.Fatalf("left behind: %v", names)
 	}
 }

@@ -87,20 +87,6 @@ func sameMetadata(t testing.TB, got, want map[string]string) {
 	}
 }
 
-// dirNames returns the names in dir, failing t on error.
-func dirNames(t testing.TB, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
-	}
-	return names
-}
-
 // writeRaw writes b to dir/name and returns the path.
 func writeRaw(t testing.TB, dir, name string, b []byte) string {
 	t.Helper()

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/arrowquant/arrowquant/internal/testfs"
 )
 
 // realFiles are the single-file real models and what they hold.
@@ -336,7 +338,7 @@ func TestWriteIndex(t *testing.T) {
 	if err := WriteIndex(dir, map[string]any{"f": func() {}}, nil); err == nil {
 		t.Error("WriteIndex accepted metadata JSON cannot hold")
 	}
-	if names := dirNames(t, dir); !slices.Equal(names, []string{IndexFile}) {
+	if names := testfs.Names(t, dir); !slices.Equal(names, []string{IndexFile}) {
 		t.Errorf("folder holds %q", names)
 	}
 }

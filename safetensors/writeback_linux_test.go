@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/arrowquant/arrowquant/internal/testfs"
 )
 
 // TestWritebackRunsAndStops writes enough for several writeback requests and
@@ -41,7 +43,7 @@ func TestWritebackRunsAndStops(t *testing.T) {
 				if w.wb.ranges != nil {
 					t.Error("the writeback goroutine outlived Abort")
 				}
-				if names := dirNames(t, dir); len(names) != 0 {
+				if names := testfs.Names(t, dir); len(names) != 0 {
 					t.Errorf("Abort left %q", names)
 				}
 				return

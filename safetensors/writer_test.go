@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/arrowquant/arrowquant/internal/testfs"
 )
 
 // planFor returns a plan that lets every tensor take its own size, or
@@ -61,7 +63,7 @@ func TestWriterRoundTrip(t *testing.T) {
 			if err := w.Abort(); err != nil {
 				t.Errorf("Abort after Commit: %v", err)
 			}
-			if names := dirNames(t, dir); !slices.Equal(names, []string{"out.safetensors"}) {
+			if names := testfs.Names(t, dir); !slices.Equal(names, []string{"out.safetensors"}) {
 				t.Errorf("folder holds %q, want only the output", names)
 			}
 			f, err := Open(path)
@@ -265,7 +267,7 @@ func TestWriterLeavesNoFileBehind(t *testing.T) {
 			if (err != nil) != (tc.msg != "") || err != nil && !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("error %v, want %q", err, tc.msg)
 			}
-			if names := dirNames(t, dir); !slices.Equal(names, []string{"out.safetensors"}) {
+			if names := testfs.Names(t, dir); !slices.Equal(names, []string{"out.safetensors"}) {
 				t.Errorf("folder holds %q, want only the previous output", names)
 			}
 			if b, _ := os.ReadFile(path); !bytes.Equal(b, before) {
@@ -321,7 +323,7 @@ func TestCreateRefuses(t *testing.T) {
 			}
 		})
 	}
-	if names := dirNames(t, dir); !slices.Equal(names, []string{"in.safetensors", "link.safetensors"}) {
+	if names := testfs.Names(t, dir); !slices.Equal(names, []string{"in.safetensors", "link.safetensors"}) {
 		t.Errorf("folder holds %q", names)
 	}
 	// Not naming the input lets the same path be replaced.

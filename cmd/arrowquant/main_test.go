@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/arrowquant/arrowquant/internal/testfs"
 )
 
 const realDir = "../../../shared/testdata/real"
@@ -171,7 +173,7 @@ func TestBadInputsFailNamingTheFileAndLeaveNothing(t *testing.T) {
 					t.Fatalf("stderr %q lacks %q", stderr, w)
 				}
 			}
-			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			if entries := testfs.Names(t, dir); len(entries) != 1 {
 				t.Fatalf("left behind: %v", entries)
 			}
 		})
@@ -188,7 +190,7 @@ func TestAMissingShardFailsAndLeavesNothing(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "model-2.safetensors") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+	if entries := testfs.Names(t, dir); len(entries) != 1 {
 		t.Fatalf("left behind: %v", entries)
 	}
 }

@@ -5,20 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func names(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	return out
-}
+	"github.com/arrowquant/arrowquant/internal/testfs"
+)
 
 func TestNothingAppearsBeforeCommit(t *testing.T) {
 	dir := t.TempDir()
@@ -37,7 +26,7 @@ func TestNothingAppearsBeforeCommit(t *testing.T) {
 	if b, _ := os.ReadFile(dest); string(b) != "hello" {
 		t.Fatalf("content %q", b)
 	}
-	if got := names(t, dir); len(got) != 1 {
+	if got := testfs.Names(t, dir); len(got) != 1 {
 		t.Fatalf("left behind: %v", got)
 	}
 	if err := f.Abort(); err != nil {
@@ -58,7 +47,7 @@ func TestAbortLeavesTheOldFileAlone(t *testing.T) {
 	if b, _ := os.ReadFile(dest); string(b) != "old" {
 		t.Fatalf("content %q", b)
 	}
-	if got := names(t, dir); len(got) != 1 {
+	if got := testfs.Names(t, dir); len(got) != 1 {
 		t.Fatalf("left behind: %v", got)
 	}
 }
